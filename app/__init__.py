@@ -1,0 +1,35 @@
+"""The Daogou Flask application. ``create_app`` is the table of contents."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app import config as config_module
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; tests pass a config dict that overrides the environment."""
+    app = Flask(__name__, static_folder=None, instance_path=config_module.INSTANCE_DIR.as_posix())
+    app.config.update(config_module.from_env())
+    if config:
+        app.config.update(config)
+        if "DATABASE_URL" in config:
+            app.config["DATABASE_URL"] = config_module.normalise_database_url(config["DATABASE_URL"])
+
+    from app import (auth, cli, customers, db, errors, health, hooks, i18n, jobs, logs,
+                     realtime, web)
+
+    logs.init_app(app)
+    errors.init_app(app)
+    db.init_app(app)
+    hooks.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    realtime.init_app(app)
+    jobs.init_app(app)
+    health.init_app(app)
+    customers.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app

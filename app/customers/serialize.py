@@ -1,0 +1,63 @@
+"""JSON shapes of customers and what hangs off them (one place, used by every view)."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.i18n import t
+from models import Customer, CustomerTag, FollowerBinding, Order
+
+
+def yuan(fen: int | None) -> str | None:
+    """Money on the wire: a decimal string in yuan ("268.00")."""
+    if fen is None:
+        return None
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def customer_summary(c: Customer) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "external_id": c.external_id,
+        "name": c.name,
+        "phone_tail": c.phone[-4:] if c.phone else None,
+        "stage": c.stage.value if c.stage else None,
+        "stage_label": t(f"stage.{c.stage.value}") if c.stage else None,
+        "paid_orders": c.paid_orders,
+        "total_spent": yuan(c.total_spent_fen),
+        "last_paid_at": c.last_paid_at.isoformat() if c.last_paid_at else None,
+    }
+
+
+def tag_json(ct: CustomerTag) -> dict[str, Any]:
+    return {"name": ct.tag.name, "label": ct.tag.label_zh or ct.tag.name, "source": ct.source.value,
+            "group": ct.tag.group, "reason": ct.reason}
+
+
+def binding_json(b: FollowerBinding) -> dict[str, Any]:
+    return {"clerk_id": b.clerk_id, "channel": b.channel, "is_owner": b.is_owner,
+            "since": b.since.isoformat(), "ended_at": b.ended_at.isoformat() if b.ended_at else None}
+
+
+def order_json(o: Order) -> dict[str, Any]:
+    return {
+        "id": o.id, "external_id": o.external_id, "status": o.status.value,
+        "amount": yuan(o.amount_fen), "refund_amount": yuan(o.refund_amount_fen),
+        "created_at": o.created_at.isoformat(), "paid_at": o.paid_at.isoformat() if o.paid_at else None,
+        "items": [{"sku": i.product.sku, "name": i.product.name, "quantity": i.quantity,
+                   "price": yuan(i.price_fen)} for i in o.items],
+    }
+
+
+def customer_profile(c: Customer, orders: list[Order]) -> dict[str, Any]:
+    return {
+        **customer_summary(c),
+        "phone": c.phone, "email": c.email, "gender": c.gender,
+        "birthday": c.birthday.isoformat() if c.birthday else None,
+        "address": c.address, "city": c.city, "province": c.province,
+        "member_level": c.member_level,
+        "tags": [tag_json(ct) for ct in c.tags],
+        "bindings": [binding_json(b) for b in c.bindings],
+        "orders": [order_json(o) for o in orders],
+    }

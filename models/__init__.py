@@ -1,0 +1,27 @@
+"""The domain model: typed SQLAlchemy 2.0 tables, one module per aggregate.
+
+Importing this package registers every table on ``Base.metadata`` (Alembic and tests rely on it).
+"""
+from models.base import Base, utcnow
+from models.org import ApiToken, Role, Setting, Staff, Store
+from models.customers import (
+    ChannelIdentity, Customer, CustomerOptOut, CustomerTag, FollowerBinding, Stage, Tag, TagSource,
+)
+from models.commerce import ORDER_STATUSES, Order, OrderItem, OrderStatus, Product, can_transition
+from models.messaging import (
+    ChannelAccount, ConsoleEvent, Conversation, Direction, Message, MessageStatus, OutboxEntry,
+    OutboxState,
+)
+from models.care import Campaign, CampaignTarget, CareTask, CareTaskTarget, Segment
+from models.commission import Attribution, CommissionEntry, CommissionPeriod, CommissionRule
+from models.ranking import CustomerScore, ModelVersion, SuggestionOutcome
+
+__all__ = [
+    "Base", "utcnow", "ApiToken", "Role", "Setting", "Staff", "Store", "ChannelIdentity",
+    "Customer", "CustomerOptOut", "CustomerTag", "FollowerBinding", "Stage", "Tag", "TagSource",
+    "ORDER_STATUSES", "Order", "OrderItem", "OrderStatus", "Product", "can_transition",
+    "ChannelAccount", "ConsoleEvent", "Conversation", "Direction", "Message", "MessageStatus",
+    "OutboxEntry", "OutboxState", "Campaign", "CampaignTarget", "CareTask", "CareTaskTarget",
+    "Segment", "Attribution", "CommissionEntry", "CommissionPeriod", "CommissionRule",
+    "CustomerScore", "ModelVersion", "SuggestionOutcome",
+]

@@ -1,0 +1,134 @@
+"""Channel accounts, conversations, messages, the outbox and the console event log."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, BigId, str_enum, utcnow
+
+
+class Direction(str, enum.Enum):
+    inbound = "in"
+    outbound = "out"
+
+
+class MessageStatus(str, enum.Enum):
+    received = "received"    # inbound
+    queued = "queued"        # outbound, in the outbox
+    sent = "sent"            # accepted by the channel
+    delivered = "delivered"  # the channel reported delivery
+    read = "read"
+    failed = "failed"        # dead-lettered; the reason is in ``error``
+
+
+class OutboxState(str, enum.Enum):
+    pending = "pending"      # waiting for its next attempt
+    sending = "sending"      # claimed by a dispatcher
+    sent = "sent"
+    unknown = "unknown"      # the send may have happened (timeout): never blindly re-sent
+    dead = "dead"            # gave up after N tries; reason shown to the clerk
+
+
+class ChannelAccount(Base):
+    """One configured account of a channel (an OA, a WeCom corp, an SMS provider…)."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # secrets encrypted
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    """The thread between one customer and one clerk, across channels."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "clerk_id"),
+        Index("ix_conversations_clerk_last", "clerk_id", "last_message_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    last_channel: Mapped[str | None] = mapped_column(String(16))
+    last_message_at: Mapped[dt.datetime | None]
+    last_message_preview: Mapped[str | None] = mapped_column(String(120))
+    last_inbound_at: Mapped[dt.datetime | None]  # opens the channel's reply window
+    unread_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(back_populates="conversation")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_messages_conversation_id", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, 3))
+    channel: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16), default="text")  # text, image, product, event
+    body: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    external_id: Mapped[str | None] = mapped_column(String(128))  # the channel's message id
+    client_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # console idempotency
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    purpose: Mapped[str] = mapped_column(String(16), default="service")  # service | marketing
+    status: Mapped[MessageStatus] = mapped_column(str_enum(MessageStatus, 16))
+    error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status_at: Mapped[dt.datetime | None]
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class OutboxEntry(Base):
+    """An outbound send, written before any attempt; the dispatcher works from these rows."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str | None] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(254))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(16), default="service")
+    state: Mapped[OutboxState] = mapped_column(str_enum(OutboxState, 16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class ConsoleEvent(Base):
+    """Every realtime event, numbered, so a console that reconnects can ask for what it missed."""
+
+    __tablename__ = "console_events"
+    __table_args__ = (Index("ix_console_events_room_id", "room", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room: Mapped[str] = mapped_column(String(40))  # "clerk:12", "store:3", "hq"
+    name: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,84 @@
+"""Row builders for tests: each takes a session, adds and flushes, returns the row."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from werkzeug.security import generate_password_hash
+
+from models import (ChannelIdentity, Customer, FollowerBinding, Order, OrderItem, Product, Role,
+                    Staff, Store)
+
+_seq = itertools.count(1)
+UTC = dt.timezone.utc
+_PASSWORD_HASH = None
+
+
+def _demo_hash() -> str:
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        _PASSWORD_HASH = generate_password_hash("demo", method="pbkdf2:sha256:1000")
+    return _PASSWORD_HASH
+
+
+def store(s, **kw) -> Store:
+    n = next(_seq)
+    row = Store(external_id=kw.pop("external_id", f"S{n}"), name=kw.pop("name", f"门店{n}"), **kw)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def staff(s, role: Role | str = Role.clerk, store: Store | None = None, **kw) -> Staff:
+    n = next(_seq)
+    row = Staff(username=kw.pop("username", f"user{n}"), display_name=kw.pop("display_name", f"员工{n}"),
+                role=Role(role), password_hash=_demo_hash(), store=store, **kw)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def customer(s, **kw) -> Customer:
+    n = next(_seq)
+    row = Customer(external_id=kw.pop("external_id", f"C{n}"), name=kw.pop("name", f"顾客{n}"), **kw)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def follow(s, customer: Customer, clerk: Staff, channel: str = "wecom", owner: bool = True, **kw) -> FollowerBinding:
+    row = FollowerBinding(customer_id=customer.id, clerk_id=clerk.id, channel=channel, is_owner=owner, **kw)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def identity(s, customer: Customer, channel: str, external_id: str, account: str = "") -> ChannelIdentity:
+    row = ChannelIdentity(customer_id=customer.id, channel=channel, account=account, external_id=external_id)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def product(s, **kw) -> Product:
+    n = next(_seq)
+    row = Product(sku=kw.pop("sku", f"SKU{n}"), name=kw.pop("name", f"商品{n}"),
+                  category=kw.pop("category", "skincare"), price_fen=kw.pop("price_fen", 10000), **kw)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def order(s, customer: Customer, items: list[tuple[Product, int]] | None = None, status: str = "paid",
+          paid_at: dt.datetime | None = None, **kw) -> Order:
+    n = next(_seq)
+    paid_at = paid_at or dt.datetime(2026, 11, 11, 10, tzinfo=UTC)
+    items = items or []
+    amount = kw.pop("amount_fen", sum(p.price_fen * q for p, q in items))
+    row = Order(external_id=kw.pop("external_id", f"O{n}"), customer_id=customer.id, status=status,
+                amount_fen=amount, created_at=kw.pop("created_at", paid_at),
+                paid_at=paid_at if status != "created" else None, **kw)
+    row.items = [OrderItem(product_id=p.id, quantity=q, price_fen=p.price_fen) for p, q in items]
+    s.add(row)
+    s.flush()
+    return row
