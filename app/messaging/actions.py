@@ -1,0 +1,175 @@
+"""Message actions. Each runs inside the caller's transaction and never commits itself.
+
+``receive_message`` stores an inbound message exactly once (by channel + external id), updates the
+conversation and tells the owning clerk's consoles. ``send_message`` is idempotent by the
+console's client id: it writes the message and its outbox row before anything is sent, then
+hands the outbox row to the dispatcher after commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import hooks, realtime
+from app.errors import Invalid, NotFound
+from app.messaging.payloads import message_created, message_status
+from models import (ChannelIdentity, Conversation, Customer, CustomerOptOut, Direction,
+                    FollowerBinding, Message, MessageStatus, OutboxEntry, OutboxState, utcnow)
+
+PREVIEW_CHARS = 60
+MAX_TEXT_CHARS = 2000
+
+
+def owner_clerk_id(session: Session, customer_id: int) -> int | None:
+    return session.scalar(select(FollowerBinding.clerk_id).where(
+        FollowerBinding.customer_id == customer_id, FollowerBinding.is_owner.is_(True),
+        FollowerBinding.ended_at.is_(None)))
+
+
+def conversation_for(session: Session, customer_id: int, clerk_id: int) -> Conversation:
+    conv = session.scalar(select(Conversation).where(
+        Conversation.customer_id == customer_id, Conversation.clerk_id == clerk_id))
+    if conv is None:
+        conv = Conversation(customer_id=customer_id, clerk_id=clerk_id, unread_count=0)
+        session.add(conv)
+        session.flush()
+    return conv
+
+
+def _preview(body: str, type_: str) -> str:
+    if type_ == "image":
+        return "[图片]"
+    if type_ == "product":
+        return "[商品] " + body[:PREVIEW_CHARS]
+    return body[:PREVIEW_CHARS]
+
+
+def receive_message(session: Session, *, channel: str, external_id: str, customer_id: int,
+                    body: str, account: str | None = None, type: str = "text",
+                    payload: dict[str, Any] | None = None, clerk_id: int | None = None,
+                    received_at: dt.datetime | None = None) -> tuple[Message, bool]:
+    """Store an inbound message once; return it and whether it was new.
+
+    The conversation is the one with ``clerk_id`` when the channel names the clerk (a WeCom
+    contact added by that clerk), else with the customer's owner clerk.
+    """
+    existing = session.scalar(select(Message).where(Message.channel == channel,
+                                                    Message.external_id == external_id))
+    if existing is not None:
+        return existing, False
+    clerk_id = clerk_id or owner_clerk_id(session, customer_id)
+    if clerk_id is None:
+        raise NotFound("customer has no clerk", {"customer_id": "not bound to any clerk"})
+    when = received_at or utcnow()
+    conv = conversation_for(session, customer_id, clerk_id)
+    msg = Message(conversation_id=conv.id, direction=Direction.inbound, channel=channel,
+                  account=account, type=type, body=body, payload=payload, external_id=external_id,
+                  status=MessageStatus.received, created_at=when)
+    session.add(msg)
+    conv.unread_count = (conv.unread_count or 0) + 1
+    conv.last_message_at = when
+    conv.last_inbound_at = when
+    conv.last_channel = channel
+    conv.last_message_preview = _preview(body, type)
+    customer = session.get(Customer, customer_id)
+    customer.last_inbound_at = when
+    session.flush()
+    realtime.publish(session, realtime.clerk_room(clerk_id), realtime.MESSAGE_CREATED,
+                     message_created(msg, conv))
+    hooks.fire(session, hooks.MESSAGE_RECEIVED, message_id=msg.id, customer_id=customer_id)
+    return msg, True
+
+
+def recipient_for(session: Session, customer_id: int, channel: str) -> str | None:
+    """The address of the customer on ``channel`` (openid, external_userid, phone, e-mail)."""
+    if channel == "sms":
+        return session.scalar(select(Customer.phone).where(Customer.id == customer_id))
+    if channel == "email":
+        return session.scalar(select(Customer.email).where(Customer.id == customer_id))
+    return session.scalar(select(ChannelIdentity.external_id).where(
+        ChannelIdentity.customer_id == customer_id, ChannelIdentity.channel == channel)
+        .order_by(ChannelIdentity.id.desc()).limit(1))
+
+
+def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str,
+                 client_id: str | None = None, channel: str | None = None, type: str = "text",
+                 payload: dict[str, Any] | None = None, purpose: str = "service") -> tuple[Message, bool]:
+    """Queue an outbound message; return it and whether it was new (False on a client retry)."""
+    if client_id:
+        existing = session.scalar(select(Message).where(Message.client_id == client_id))
+        if existing is not None:
+            return existing, False
+    body = (body or "").strip()
+    fields: dict[str, str] = {}
+    if type == "text" and not body:
+        fields["body"] = "empty message"
+    if len(body) > MAX_TEXT_CHARS:
+        fields["body"] = f"longer than {MAX_TEXT_CHARS} characters"
+    if fields:
+        raise Invalid("invalid message", fields)
+    conv = conversation_for(session, customer_id, clerk_id)
+    channel = channel or conv.last_channel or _binding_channel(session, customer_id, clerk_id)
+    if channel is None:
+        raise Invalid("no channel reaches this customer", {"channel": "customer has no bound channel"})
+    if session.scalar(select(CustomerOptOut.id).where(CustomerOptOut.customer_id == customer_id,
+                                                       CustomerOptOut.channel == channel)):
+        raise Invalid("customer opted out on this channel", {"channel": f"{channel}: opted out"})
+    recipient = recipient_for(session, customer_id, channel)
+    if recipient is None:
+        raise Invalid("no address on this channel", {"channel": f"{channel}: customer has no address"})
+    now = utcnow()
+    msg = Message(conversation_id=conv.id, direction=Direction.outbound, channel=channel,
+                  type=type, body=body, payload=payload, client_id=client_id, sender_id=clerk_id,
+                  purpose=purpose, status=MessageStatus.queued, created_at=now)
+    session.add(msg)
+    session.flush()
+    entry = OutboxEntry(idempotency_key=f"msg:{msg.id}", message_id=msg.id, customer_id=customer_id,
+                        channel=channel, recipient=recipient, purpose=purpose,
+                        payload={"type": type, "body": body, "extra": payload or {}},
+                        state=OutboxState.pending, next_attempt_at=now)
+    session.add(entry)
+    conv.last_message_at = now
+    conv.last_message_preview = _preview(body, type)
+    conv.unread_count = 0
+    session.get(Customer, customer_id).last_contacted_at = now
+    session.flush()
+    realtime.publish(session, realtime.clerk_room(clerk_id), realtime.MESSAGE_CREATED,
+                     message_created(msg, conv))
+    hooks.fire(session, hooks.MESSAGE_SENT, message_id=msg.id, customer_id=customer_id)
+    _dispatch_after_commit(session, entry)
+    return msg, True
+
+
+def _binding_channel(session: Session, customer_id: int, clerk_id: int) -> str | None:
+    return session.scalar(select(FollowerBinding.channel).where(
+        FollowerBinding.customer_id == customer_id, FollowerBinding.clerk_id == clerk_id,
+        FollowerBinding.ended_at.is_(None)).limit(1))
+
+
+def _dispatch_after_commit(session: Session, entry: OutboxEntry) -> None:
+    from app import jobs
+    from app.channels import dispatch  # the dispatcher module of the channels area
+
+    jobs.enqueue_after_commit(session, dispatch.dispatch_entry, entry.id)
+
+
+def set_message_status(session: Session, message_id: int, status: MessageStatus,
+                       error: str | None = None) -> Message:
+    """Record a delivery status (only forward: queued → sent → delivered → read; or failed)."""
+    msg = session.get(Message, message_id)
+    if msg is None:
+        raise NotFound("message not found", {"message_id": "no such message"})
+    order = [MessageStatus.queued, MessageStatus.sent, MessageStatus.delivered, MessageStatus.read]
+    if status != MessageStatus.failed and msg.status in order and status in order \
+            and order.index(status) <= order.index(msg.status):
+        return msg
+    msg.status = status
+    msg.error = error
+    msg.status_at = utcnow()
+    session.flush()
+    conv = session.get(Conversation, msg.conversation_id)
+    realtime.publish(session, realtime.clerk_room(conv.clerk_id), realtime.MESSAGE_STATUS, message_status(msg))
+    return msg

@@ -1,0 +1,1 @@
+"""Channel connectors: one module per channel behind the ``Connector`` contract (``base``)."""
