@@ -17,7 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if "DATABASE_URL" in config:
             app.config["DATABASE_URL"] = config_module.normalise_database_url(config["DATABASE_URL"])
 
-    from app import (auth, channels, cli, customers, db, errors, health, hooks, i18n, jobs,
+    from app import (auth, channels, cli, contact, counters, customers, db, errors, health, hooks, i18n, jobs,
                      logs, messaging, realtime, web)
 
     logs.init_app(app)
@@ -27,10 +27,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     realtime.init_app(app)
+    counters.init_app(app)
     jobs.init_app(app)
     health.init_app(app)
     customers.init_app(app)
     messaging.init_app(app)
+    contact.init_app(app)
     channels.init_app(app)
     web.init_app(app)
     cli.init_app(app)
