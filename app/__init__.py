@@ -17,8 +17,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if "DATABASE_URL" in config:
             app.config["DATABASE_URL"] = config_module.normalise_database_url(config["DATABASE_URL"])
 
-    from app import (auth, channels, cli, contact, counters, customers, db, errors, health, hooks, i18n, jobs,
-                     logs, messaging, realtime, web)
+    # Infrastructure first, then the domain areas, then the web shell and CLI.
+    from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, realtime, web
+    from app import channels, contact, customers, messaging
 
     logs.init_app(app)
     errors.init_app(app)
@@ -30,10 +31,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     counters.init_app(app)
     jobs.init_app(app)
     health.init_app(app)
+
     customers.init_app(app)
     messaging.init_app(app)
     contact.init_app(app)
     channels.init_app(app)
+
     web.init_app(app)
     cli.init_app(app)
     return app
