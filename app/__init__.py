@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Infrastructure first, then the domain areas, then the web shell and CLI.
     from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, realtime, web
     from app import channels, contact, customers, messaging
+    from app import ingest
 
     logs.init_app(app)
     errors.init_app(app)
@@ -33,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     health.init_app(app)
 
     customers.init_app(app)
+    ingest.init_app(app)
     messaging.init_app(app)
     contact.init_app(app)
     channels.init_app(app)

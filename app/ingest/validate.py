@@ -1,0 +1,318 @@
+"""Check one integrator object at a time, in plain Python, before anything touches the database.
+
+Each ``check_<kind>(obj, tz)`` returns ``(values, errors)``: ``values`` holds the columns the
+object sets, already converted (yuan → fen, local time → UTC), ``errors`` maps a field name to
+a reason a person can act on. A field that is absent leaves the stored value alone (upsert
+semantics); a field sent as ``null`` clears it where the column allows. References to other
+objects (customer, store, sku, clerk) are kept as external ids: the actions resolve them with one
+query per kind for the whole batch.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.i18n import t
+from models.commerce import ORDER_STATUSES
+from models.customers import CHANNELS
+
+_MONEY = re.compile(r"(-?)(\d{1,13})(?:\.(\d{1,2}))?")
+_GENDERS = {"F": "F", "M": "M", "f": "F", "m": "M", "女": "F", "男": "M"}
+_TRUE = {"1", "true", "yes", "y", "是"}
+_FALSE = {"0", "false", "no", "n", "否"}
+MAX_ITEMS = 200
+_EXTERNAL_ID_LEN = 64
+
+
+class FieldError(ValueError):
+    """A value that cannot be accepted; ``reason`` is already translated."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.reason = t(f"ingest.{key}", **params)
+        super().__init__(self.reason)
+
+
+def text(value: Any, max_len: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise FieldError("not_text")
+    value = str(value).strip()
+    if not value:
+        raise FieldError("empty")
+    if len(value) > max_len:
+        raise FieldError("too_long", max=max_len)
+    return value
+
+
+def fen(value: Any) -> int:
+    """Money on the wire is a yuan decimal string ("268.00"); keep it as integer fen."""
+    if not isinstance(value, str):
+        raise FieldError("money_type")
+    m = _MONEY.fullmatch(value.strip())
+    if m is None:
+        raise FieldError("money_format")
+    if m.group(1):
+        raise FieldError("negative")
+    return int(m.group(2)) * 100 + int((m.group(3) or "0").ljust(2, "0"))
+
+
+def count(value: Any, minimum: int = 0) -> int:
+    """A whole number; CSV cells arrive as strings, JSON as numbers."""
+    if isinstance(value, bool):
+        raise FieldError("integer")
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise FieldError("integer")
+    if value < minimum:
+        raise FieldError("at_least", min=minimum)
+    return value
+
+
+def flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise FieldError("boolean")
+
+
+def moment(value: Any, tz: dt.tzinfo) -> dt.datetime:
+    """ISO 8601; a time without an offset is in the brand's timezone. Stored as UTC."""
+    if not isinstance(value, str):
+        raise FieldError("datetime")
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise FieldError("datetime") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def day(value: Any) -> dt.date:
+    if not isinstance(value, str):
+        raise FieldError("date")
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise FieldError("date") from None
+
+
+def timezone_name(value: Any) -> str:
+    name = text(value, 64)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FieldError("timezone") from None
+    return name
+
+
+def gender(value: Any) -> str:
+    if isinstance(value, str) and value.strip() in _GENDERS:
+        return _GENDERS[value.strip()]
+    raise FieldError("gender")
+
+
+def channel(value: Any) -> str:
+    if value not in CHANNELS:
+        raise FieldError("one_of", choices=", ".join(CHANNELS))
+    return value
+
+
+FOLLOW_CHANNELS = (*CHANNELS, "in_store")
+
+
+def follow_channel(value: Any) -> str:
+    """How the customer met their clerk: a messaging channel, or in the shop (in_store)."""
+    if value not in FOLLOW_CHANNELS:
+        raise FieldError("one_of", choices=", ".join(FOLLOW_CHANNELS))
+    return value
+
+
+def status(value: Any) -> str:
+    if value not in ORDER_STATUSES:
+        raise FieldError("one_of", choices=", ".join(ORDER_STATUSES))
+    return value
+
+
+def _optional(parse):
+    """``null`` clears the column; anything else goes through ``parse``."""
+    def parse_or_none(value: Any, *args: Any) -> Any:
+        return None if value is None else parse(value, *args)
+    return parse_or_none
+
+
+def _text_field(max_len: int):
+    return lambda value: text(value, max_len)
+
+
+# Column specs: field name → (column, parser, required, needs_tz). ``column`` None means the
+# value is a reference or a nested structure handled by the check function itself.
+Spec = dict[str, tuple[str, Any, bool, bool]]
+
+STORE: Spec = {
+    "external_id": ("external_id", _text_field(_EXTERNAL_ID_LEN), True, False),
+    "name": ("name", _text_field(120), True, False),
+    "city": ("city", _optional(_text_field(60)), False, False),
+    "province": ("province", _optional(_text_field(60)), False, False),
+    "timezone": ("timezone", _optional(timezone_name), False, False),
+}
+
+PRODUCT: Spec = {
+    "sku": ("sku", _text_field(64), True, False),
+    "name": ("name", _text_field(120), True, False),
+    "category": ("category", _text_field(40), True, False),
+    "price": ("price_fen", fen, True, False),
+    "usage_days": ("usage_days", _optional(lambda v: count(v, 1)), False, False),
+    "in_stock": ("in_stock", flag, False, False),
+    "image_url": ("image_url", _optional(_text_field(500)), False, False),
+    "url": ("url", _optional(_text_field(500)), False, False),
+    "launched_at": ("launched_at", _optional(moment), False, True),
+}
+
+CUSTOMER: Spec = {
+    "external_id": ("external_id", _text_field(_EXTERNAL_ID_LEN), True, False),
+    "name": ("name", _text_field(80), True, False),
+    "phone": ("phone", _optional(_text_field(20)), False, False),
+    "email": ("email", _optional(_text_field(254)), False, False),
+    "gender": ("gender", _optional(gender), False, False),
+    "birthday": ("birthday", _optional(day), False, False),
+    "address": ("address", _optional(_text_field(255)), False, False),
+    "city": ("city", _optional(_text_field(60)), False, False),
+    "province": ("province", _optional(_text_field(60)), False, False),
+    "member_level": ("member_level", _optional(_text_field(32)), False, False),
+    "store": ("", _optional(_text_field(_EXTERNAL_ID_LEN)), False, False),
+    "clerk": ("", _optional(_text_field(_EXTERNAL_ID_LEN)), False, False),
+    "channel": ("", follow_channel, False, False),
+}
+
+ORDER: Spec = {
+    "external_id": ("external_id", _text_field(_EXTERNAL_ID_LEN), True, False),
+    "customer": ("", _text_field(_EXTERNAL_ID_LEN), True, False),
+    "store": ("", _optional(_text_field(_EXTERNAL_ID_LEN)), False, False),
+    "clerk": ("", _optional(_text_field(_EXTERNAL_ID_LEN)), False, False),
+    "status": ("status", status, True, False),
+    "created_at": ("created_at", moment, True, True),
+    "paid_at": ("paid_at", _optional(moment), False, True),
+    "shipped_at": ("shipped_at", _optional(moment), False, True),
+    "delivered_at": ("delivered_at", _optional(moment), False, True),
+    "completed_at": ("completed_at", _optional(moment), False, True),
+    "cancelled_at": ("cancelled_at", _optional(moment), False, True),
+    "refunded_at": ("refunded_at", _optional(moment), False, True),
+    "amount": ("amount_fen", fen, True, False),
+    "refund_amount": ("refund_amount_fen", _optional(fen), False, False),
+    "items": ("", None, True, False),
+}
+
+
+def _check(obj: Any, spec: Spec, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]]:
+    """Values keyed by *field* name (columns are applied by the caller) and errors."""
+    if not isinstance(obj, dict):
+        return {}, {"": t("ingest.not_object")}
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, (_column, parse, required, needs_tz) in spec.items():
+        if name not in obj or (obj[name] is None and required):
+            if required:
+                errors[name] = t("ingest.required")
+            continue
+        if parse is None:
+            continue
+        try:
+            values[name] = parse(obj[name], tz) if needs_tz else parse(obj[name])
+        except FieldError as exc:
+            errors[name] = exc.reason
+    unknown = set(obj) - set(spec) - {"identities"}
+    for name in sorted(unknown):
+        errors[name] = t("ingest.unknown_field")
+    return values, errors
+
+
+def columns(values: dict[str, Any], spec: Spec) -> dict[str, Any]:
+    """Map checked field values to column values, leaving out references."""
+    return {spec[name][0]: v for name, v in values.items() if name in spec and spec[name][0]}
+
+
+def check_store(obj: Any, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]]:
+    return _check(obj, STORE, tz)
+
+
+def check_product(obj: Any, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]]:
+    return _check(obj, PRODUCT, tz)
+
+
+def check_customer(obj: Any, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]]:
+    values, errors = _check(obj, CUSTOMER, tz)
+    if "channel" in values and "clerk" not in values:
+        errors.setdefault("channel", t("ingest.channel_without_clerk"))
+    if isinstance(obj, dict) and "identities" in obj:
+        values["identities"] = _identities(obj["identities"], errors)
+    return values, errors
+
+
+def _identities(raw: Any, errors: dict[str, str]) -> list[tuple[str, str, str]]:
+    if not isinstance(raw, list):
+        errors["identities"] = t("ingest.not_list")
+        return []
+    found: list[tuple[str, str, str]] = []
+    for i, ident in enumerate(raw):
+        where = f"identities[{i}]"
+        if not isinstance(ident, dict):
+            errors[where] = t("ingest.not_object")
+            continue
+        try:
+            account = ident.get("account")
+            found.append((channel(ident.get("channel")), "" if account in (None, "") else text(account, 64),
+                          text(ident.get("external_id"), 128)))
+        except FieldError as exc:
+            errors[where] = exc.reason
+    return found
+
+
+def check_order(obj: Any, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]]:
+    values, errors = _check(obj, ORDER, tz)
+    if isinstance(obj, dict) and "items" in obj:
+        values["items"] = _items(obj["items"], errors)
+    amount = values.get("amount")
+    refund = values.get("refund_amount")
+    if amount is not None and refund is not None and refund > amount:
+        errors["refund_amount"] = t("ingest.refund_above_amount")
+    if values.get("status") not in (None, "created", "cancelled") and values.get("paid_at") is None:
+        errors.setdefault("paid_at", t("ingest.paid_at_required"))
+    return values, errors
+
+
+_ITEM_FIELDS = (("sku", lambda v: text(v, 64)), ("quantity", lambda v: count(v, 1)), ("price", fen))
+
+
+def _items(raw: Any, errors: dict[str, str]) -> list[tuple[str, int, int]]:
+    """Order lines as (sku, quantity, unit price in fen)."""
+    if not isinstance(raw, list) or not raw:
+        errors["items"] = t("ingest.items_required")
+        return []
+    if len(raw) > MAX_ITEMS:
+        errors["items"] = t("ingest.too_many_items", max=MAX_ITEMS)
+        return []
+    lines: list[tuple[str, int, int]] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            errors[f"items[{i}]"] = t("ingest.not_object")
+            continue
+        line = []
+        for key, parse in _ITEM_FIELDS:
+            if key not in item:
+                errors[f"items[{i}].{key}"] = t("ingest.required")
+                continue
+            try:
+                line.append(parse(item[key]))
+            except FieldError as exc:
+                errors[f"items[{i}].{key}"] = exc.reason
+        if len(line) == len(_ITEM_FIELDS):
+            lines.append(tuple(line))
+    return lines
+
+
+def brand_timezone(name: str) -> dt.tzinfo:
+    return ZoneInfo(name)
