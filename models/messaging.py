@@ -115,8 +115,11 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[dt.datetime | None]
+    # The dispatcher batch holding the claim: after a crash, the first unsettled row of a batch
+    # is the one that was in flight (maybe sent); the rest were never tried.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(String(255))
-    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
 
@@ -131,4 +134,25 @@ class ConsoleEvent(Base):
     room: Mapped[str] = mapped_column(String(40))  # "clerk:12", "store:3", "hq"
     name: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class InboundReceipt(Base):
+    """Every inbound callback event we accepted, once: how vendor retries are recognised.
+
+    Messages are also unique on (channel, external_id) in ``messages``; events (subscribe,
+    contact changes, delivery reports) have no row of their own, so this is their memory. An
+    event we could not route (no clerk yet) keeps its payload here, so it is not lost.
+    """
+
+    __tablename__ = "inbound_receipts"
+    __table_args__ = (UniqueConstraint("channel", "account", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str] = mapped_column(String(64), default="")
+    external_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[str] = mapped_column(String(24))  # stored, unrouted, ignored
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

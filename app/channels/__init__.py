@@ -1,6 +1,22 @@
-"""Channel callbacks (``/channels/<kind>/<account>``) and the outbox dispatcher."""
+"""Channel callbacks (``/channels/<kind>/<account>``), accounts, and the outbox dispatcher."""
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    import connectors.loopback  # noqa: F401  (registers the demo channel)
+    # Importing a connector module registers its channel kind.
+    import connectors.bridge  # noqa: F401
+    import connectors.email  # noqa: F401
+    import connectors.loopback  # noqa: F401
+    import connectors.sms  # noqa: F401
+    import connectors.wechat_oa  # noqa: F401
+    import connectors.wecom  # noqa: F401
+    import connectors.wecom_kf  # noqa: F401
+    from app import api_docs, jobs
+    from app.channels import accounts, commands, dispatch, kf, routes
+
+    app.extensions["daogou.channels"] = accounts.ChannelRegistry(app)
+    app.register_blueprint(routes.bp)
+    api_docs.register_paths(app, connectors.bridge.OPENAPI_PATHS, connectors.bridge.OPENAPI_SCHEMAS)
+    dispatch.init_app(app)
+    jobs.runner(app).every(app.config.get("KF_SYNC_SECONDS", 60), kf.sync_all_kf, name="channels.kf_sync")
+    commands.init_app(app)

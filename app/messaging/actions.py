@@ -17,7 +17,8 @@ from app import hooks, realtime
 from app.errors import Invalid, NotFound
 from app.messaging.payloads import message_created, message_status
 from models import (ChannelIdentity, Conversation, Customer, CustomerOptOut, Direction,
-                    FollowerBinding, Message, MessageStatus, OutboxEntry, OutboxState, utcnow)
+                    FollowerBinding, Message, MessageStatus, OutboxEntry, OutboxState, Staff,
+                    utcnow)
 
 PREVIEW_CHARS = 60
 MAX_TEXT_CHARS = 2000
@@ -83,15 +84,22 @@ def receive_message(session: Session, *, channel: str, external_id: str, custome
     return msg, True
 
 
+def address_for(session: Session, customer_id: int, channel: str) -> tuple[str, str | None] | None:
+    """The customer's address on ``channel`` and the account that reaches it, if any."""
+    if channel in ("sms", "email"):
+        column = Customer.phone if channel == "sms" else Customer.email
+        address = session.scalar(select(column).where(Customer.id == customer_id))
+        return (address, None) if address else None
+    row = session.execute(select(ChannelIdentity.external_id, ChannelIdentity.account).where(
+        ChannelIdentity.customer_id == customer_id, ChannelIdentity.channel == channel)
+        .order_by(ChannelIdentity.id.desc()).limit(1)).first()
+    return (row[0], row[1] or None) if row else None
+
+
 def recipient_for(session: Session, customer_id: int, channel: str) -> str | None:
     """The address of the customer on ``channel`` (openid, external_userid, phone, e-mail)."""
-    if channel == "sms":
-        return session.scalar(select(Customer.phone).where(Customer.id == customer_id))
-    if channel == "email":
-        return session.scalar(select(Customer.email).where(Customer.id == customer_id))
-    return session.scalar(select(ChannelIdentity.external_id).where(
-        ChannelIdentity.customer_id == customer_id, ChannelIdentity.channel == channel)
-        .order_by(ChannelIdentity.id.desc()).limit(1))
+    found = address_for(session, customer_id, channel)
+    return found[0] if found else None
 
 
 def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str,
@@ -117,8 +125,8 @@ def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str
     if session.scalar(select(CustomerOptOut.id).where(CustomerOptOut.customer_id == customer_id,
                                                        CustomerOptOut.channel == channel)):
         raise Invalid("customer opted out on this channel", {"channel": f"{channel}: opted out"})
-    recipient = recipient_for(session, customer_id, channel)
-    if recipient is None:
+    found = address_for(session, customer_id, channel)
+    if found is None:
         raise Invalid("no address on this channel", {"channel": f"{channel}: customer has no address"})
     now = utcnow()
     msg = Message(conversation_id=conv.id, direction=Direction.outbound, channel=channel,
@@ -126,9 +134,11 @@ def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str
                   purpose=purpose, status=MessageStatus.queued, created_at=now)
     session.add(msg)
     session.flush()
+    recipient, account = found
     entry = OutboxEntry(idempotency_key=f"msg:{msg.id}", message_id=msg.id, customer_id=customer_id,
-                        channel=channel, recipient=recipient, purpose=purpose,
-                        payload={"type": type, "body": body, "extra": payload or {}},
+                        channel=channel, account=account, recipient=recipient, purpose=purpose,
+                        payload={"type": type, "body": body, "extra": payload or {},
+                                 "clerk_ref": _clerk_ref(session, clerk_id)},
                         state=OutboxState.pending, next_attempt_at=now)
     session.add(entry)
     conv.last_message_at = now
@@ -141,6 +151,11 @@ def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str
     hooks.fire(session, hooks.MESSAGE_SENT, message_id=msg.id, customer_id=customer_id)
     _dispatch_after_commit(session, entry)
     return msg, True
+
+
+def _clerk_ref(session: Session, clerk_id: int) -> str | None:
+    """The clerk's id on the channel side (WeCom userid): their staff external id."""
+    return session.scalar(select(Staff.external_id).where(Staff.id == clerk_id))
 
 
 def _binding_channel(session: Session, customer_id: int, clerk_id: int) -> str | None:

@@ -1,0 +1,55 @@
+"""``flask channel add KIND NAME --set key=value…`` and ``flask channel list``."""
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from app import db
+from app.channels.accounts import ENCRYPTED, add_account
+from connectors.base import ConnectorError, REGISTRY
+from models import ChannelAccount
+
+
+def _parse_sets(pairs: tuple[str, ...]) -> dict[str, object]:
+    settings: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--set")
+        # Structured settings (staff_map) are given as JSON objects.
+        settings[key] = json.loads(value) if value.startswith("{") else value
+    return settings
+
+
+def init_app(app: Flask) -> None:
+    group = click.Group("channel", help="Configure channel accounts.")
+
+    @group.command("add")
+    @click.argument("kind")
+    @click.argument("name")
+    @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
+                  help="a setting; a value env:NAME is read from the environment at use")
+    def add(kind: str, name: str, pairs: tuple[str, ...]) -> None:
+        """Add or update a channel account (secrets are stored encrypted)."""
+        if kind not in REGISTRY:
+            raise click.BadParameter(f"one of {', '.join(sorted(REGISTRY))}", param_hint="KIND")
+        try:
+            with db.get_db(app).transaction() as s:
+                row = add_account(s, app, kind, name, _parse_sets(pairs))
+        except (ValueError, ConnectorError) as exc:
+            raise click.UsageError(str(exc)) from None
+        click.echo(f"channel {row.kind}/{row.name} saved; callback URL /channels/{row.kind}/{row.name}")
+
+    @group.command("list")
+    def list_() -> None:
+        """List channel accounts with their settings (secrets masked)."""
+        with db.get_db(app).Session() as s:
+            for row in s.scalars(select(ChannelAccount).order_by(ChannelAccount.kind, ChannelAccount.name)):
+                shown = {k: ("***" if isinstance(v, str) and v.startswith(ENCRYPTED) else v)
+                         for k, v in (row.settings or {}).items()}
+                click.echo(f"{row.kind}/{row.name} {'on' if row.enabled else 'off'} {json.dumps(shown, ensure_ascii=False)}")
+
+    app.cli.add_command(group)

@@ -1,0 +1,188 @@
+"""Inbound routing: the events a connector parsed from a callback, applied exactly once.
+
+Every event first leaves a receipt keyed by (channel, account, external id) inside a savepoint;
+a vendor retry collides on that key and is skipped, so a message lands once in its customer's
+conversation and a subscribe binds once. One transaction per callback.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import hooks
+from app.messaging.actions import owner_clerk_id, receive_message, set_message_status
+from connectors.base import Connector, InboundEvent
+from models import (ChannelIdentity, Customer, CustomerOptOut, FollowerBinding, InboundReceipt,
+                    MessageStatus, OutboxEntry, Staff, utcnow)
+
+log = logging.getLogger("daogou.channels")
+
+STATUS_OF = {"delivered": MessageStatus.delivered, "read": MessageStatus.read, "failed": MessageStatus.failed}
+
+
+def accept_events(session: Session, connector: Connector, events: list[InboundEvent]) -> Counter:
+    """Apply each new event; return counts by outcome (stored, duplicate, unrouted, ignored)."""
+    counts: Counter = Counter()
+    for event in events:
+        receipt = InboundReceipt(channel=connector.kind, account=connector.account or "",
+                                 external_id=event.external_id[:128], kind=event.kind, outcome="stored")
+        try:
+            with session.begin_nested():
+                session.add(receipt)
+                session.flush()
+        except IntegrityError:
+            counts["duplicate"] += 1
+            continue
+        receipt.outcome = _apply(session, connector, event) or "stored"
+        if receipt.outcome == "unrouted":
+            receipt.payload = {"sender": event.sender, "type": event.type, "body": event.body,
+                               "payload": event.payload, "at": event.at.isoformat() if event.at else None}
+            log.warning("inbound event without a clerk kept unrouted",
+                        extra={"channel": connector.kind, "external_id": event.external_id})
+        counts[receipt.outcome] += 1
+    return counts
+
+
+def _apply(s: Session, connector: Connector, event: InboundEvent) -> str | None:
+    kind = connector.kind
+    if event.kind == "status":
+        return _delivery_status(s, kind, event)
+    if event.kind in ("sync", "noop"):
+        return "ignored"  # kept as a receipt only; a sync is fetched by the connector after commit
+    customer_id = customer_for(s, connector, event)
+    if event.kind in ("subscribe", "contact_added", "contact_edited"):
+        clerk_id = clerk_for(s, connector, event.clerk_ref)
+        _lift_opt_out(s, customer_id, kind)
+        if clerk_id is None:
+            return "unrouted"
+        bind(s, customer_id, clerk_id, kind)
+        return None
+    if event.kind == "unsubscribe":
+        _end_bindings(s, customer_id, kind, None, "unsubscribed")
+        record_opt_out(s, customer_id, kind, "unsubscribe")
+        return None
+    if event.kind in ("contact_deleted", "contact_removed"):
+        reason = "deleted_by_customer" if event.kind == "contact_deleted" else "deleted_by_clerk"
+        _end_bindings(s, customer_id, kind, clerk_for(s, connector, event.clerk_ref), reason)
+        return None
+    if event.kind == "opt_out":
+        record_opt_out(s, customer_id, kind, event.body[:120] or "opt-out")
+    clerk_id = clerk_for(s, connector, event.clerk_ref) or owner_clerk_id(s, customer_id) \
+        or clerk_for(s, connector, connector.setting("default_clerk"))
+    if clerk_id is None:
+        return "unrouted"
+    receive_message(s, channel=kind, account=connector.account or None, external_id=event.external_id,
+                    customer_id=customer_id, body=event.body, type=event.type,
+                    payload=event.payload or None, clerk_id=clerk_id, received_at=event.at)
+    return None
+
+
+def customer_for(s: Session, connector: Connector, event: InboundEvent) -> int:
+    """The customer behind the channel's sender id, created (with its identity) on first contact."""
+    kind, account = connector.kind, connector.account or ""
+    if kind in ("sms", "email"):
+        column = Customer.phone if kind == "sms" else Customer.email
+        found = s.scalar(select(Customer.id).where(column == event.sender).order_by(Customer.id).limit(1))
+        if found:
+            return found
+        customer = Customer(external_id=f"{kind}:{event.sender}"[:64], name=event.sender[-4:],
+                            **({"phone": event.sender} if kind == "sms" else {"email": event.sender}))
+        s.add(customer)
+        s.flush()
+        return customer.id
+    found = s.scalar(select(ChannelIdentity.customer_id).where(
+        ChannelIdentity.channel == kind, ChannelIdentity.account == account,
+        ChannelIdentity.external_id == event.sender))
+    if found:
+        return found
+    name = str(event.payload.get("name") or event.payload.get("nickname") or f"微信用户{event.sender[-4:]}")
+    customer = Customer(external_id=f"{kind}:{event.sender}"[:64], name=name[:80])
+    s.add(customer)
+    s.flush()
+    s.add(ChannelIdentity(customer_id=customer.id, channel=kind, account=account, external_id=event.sender))
+    s.flush()
+    return customer.id
+
+
+def clerk_for(s: Session, connector: Connector, ref: str | None) -> int | None:
+    """The clerk a channel names: the account's ``staff_map`` ({userid: username}) first, then a
+    staff member whose external id or username is the channel's id."""
+    if not ref:
+        return None
+    mapping = connector.setting("staff_map") or {}
+    username = mapping.get(ref) if isinstance(mapping, dict) else None
+    if username:
+        return s.scalar(select(Staff.id).where(Staff.username == username, Staff.active.is_(True)))
+    return s.scalar(select(Staff.id).where((Staff.external_id == ref) | (Staff.username == ref),
+                                           Staff.active.is_(True)).limit(1))
+
+
+def bind(s: Session, customer_id: int, clerk_id: int, channel: str) -> FollowerBinding:
+    """Bind (or re-bind) a follower to a clerk; the first active binding becomes the owner."""
+    binding = s.scalar(select(FollowerBinding).where(FollowerBinding.customer_id == customer_id,
+                                                     FollowerBinding.clerk_id == clerk_id,
+                                                     FollowerBinding.channel == channel))
+    has_owner = owner_clerk_id(s, customer_id) is not None
+    if binding is None:
+        binding = FollowerBinding(customer_id=customer_id, clerk_id=clerk_id, channel=channel,
+                                  is_owner=not has_owner, since=utcnow())
+        s.add(binding)
+    elif binding.ended_at is not None:
+        binding.ended_at, binding.end_reason, binding.since = None, None, utcnow()
+        binding.is_owner = not has_owner
+    else:
+        return binding
+    s.flush()
+    hooks.fire(s, hooks.FOLLOWER_CHANGED, customer_id=customer_id, clerk_id=clerk_id)
+    return binding
+
+
+def _end_bindings(s: Session, customer_id: int, channel: str, clerk_id: int | None, reason: str) -> None:
+    q = update(FollowerBinding).where(FollowerBinding.customer_id == customer_id,
+                                      FollowerBinding.channel == channel, FollowerBinding.ended_at.is_(None))
+    if clerk_id is not None:
+        q = q.where(FollowerBinding.clerk_id == clerk_id)
+    ended = s.execute(q.values(ended_at=utcnow(), end_reason=reason, is_owner=False)
+                      .returning(FollowerBinding.clerk_id)).scalars().all()
+    for clerk in ended:
+        hooks.fire(s, hooks.FOLLOWER_CHANGED, customer_id=customer_id, clerk_id=clerk)
+
+
+def record_opt_out(s: Session, customer_id: int, channel: str, reason: str) -> None:
+    """退订: remember it once; every later send on the channel is refused."""
+    if s.scalar(select(CustomerOptOut.id).where(CustomerOptOut.customer_id == customer_id,
+                                                CustomerOptOut.channel == channel)):
+        return
+    try:
+        with s.begin_nested():
+            s.add(CustomerOptOut(customer_id=customer_id, channel=channel, reason=reason[:120]))
+            s.flush()
+    except IntegrityError:
+        pass  # recorded by a concurrent callback: the outcome is the same
+
+
+def _lift_opt_out(s: Session, customer_id: int, channel: str) -> None:
+    """Following again is consent again on that channel."""
+    row = s.scalar(select(CustomerOptOut).where(CustomerOptOut.customer_id == customer_id,
+                                                CustomerOptOut.channel == channel,
+                                                CustomerOptOut.reason == "unsubscribe"))
+    if row is not None:
+        s.delete(row)
+        s.flush()
+
+
+def _delivery_status(s: Session, channel: str, event: InboundEvent) -> str | None:
+    status = STATUS_OF.get(str(event.payload.get("status")))
+    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.channel == channel,
+                                               OutboxEntry.provider_message_id == event.sender))
+    if entry is None or status is None or entry.message_id is None:
+        return "ignored"
+    set_message_status(s, entry.message_id, status, (event.body or None) if status == MessageStatus.failed else None)
+    return None
+
+

@@ -1,0 +1,66 @@
+"""Channel callbacks: ``/channels/<kind>/<account>``.
+
+The view verifies (signature, time window, ids) before anything in the body is trusted, applies
+the events in one short transaction (so a retry after our answer finds them stored), then
+answers the vendor. Slow work (fetching 微信客服 messages, pushing to consoles) happens after the
+commit, off the vendor's clock.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from app import db, jobs
+from app.channels import kf
+from app.channels.accounts import registry
+from app.channels.inbound import accept_events
+from connectors.base import ConnectorError, InboundRejected, InboundRequest
+
+log = logging.getLogger("daogou.channels")
+
+bp = Blueprint("channels", __name__)
+
+CALLBACK_KINDS = ("wechat-oa", "wecom", "wecom-kf", "sms", "bridge", "email")
+MAX_CALLBACK_BYTES = 256 * 1024  # vendors' callbacks are a few KB; anything bigger is not theirs
+
+
+def _rejected(kind: str, account: str, reason: str, status: int):
+    log.warning("callback rejected", extra={"channel": kind, "account": account, "reason": reason})
+    return jsonify({"error": reason}), status
+
+
+@bp.route("/channels/<kind>/<account>", methods=["GET", "POST"])
+def callback(kind: str, account: str):
+    if kind not in CALLBACK_KINDS:
+        return _rejected(kind, account, "unknown channel kind", 404)
+    try:
+        connector = registry().connector(kind, account)
+    except ConnectorError:
+        return _rejected(kind, account, "unknown channel account", 404)
+    if (request.content_length or 0) > MAX_CALLBACK_BYTES:
+        return _rejected(kind, account, "body too large", 413)
+    body = request.stream.read(MAX_CALLBACK_BYTES + 1)
+    if len(body) > MAX_CALLBACK_BYTES:
+        return _rejected(kind, account, "body too large", 413)
+    inbound = InboundRequest(method=request.method, args=request.args.to_dict(),
+                             headers={k.lower(): v for k, v in request.headers.items()}, body=body)
+    try:
+        if request.method == "GET":
+            echo = connector.handshake(inbound)
+            if echo is None:
+                return _rejected(kind, account, "GET is only for URL verification", 405)
+            return Response(echo, mimetype="text/plain")
+        connector.verify_inbound(inbound)
+        events = connector.parse_inbound(inbound)
+    except InboundRejected as exc:
+        return _rejected(kind, account, exc.reason, exc.status)
+    with db.transaction() as s:
+        counts = accept_events(s, connector, events)
+        for event in events:
+            if event.kind == "sync":  # 微信客服: fetch the messages after we answered
+                jobs.enqueue_after_commit(s, kf.sync_kf_account, connector.account, event.payload.get("token"))
+    if counts.get("unrouted"):
+        current_app.logger.info("unrouted inbound kept", extra={"channel": kind, "count": counts["unrouted"]})
+    text, content_type = connector.acknowledge(inbound, events)
+    return Response(text, mimetype=content_type)

@@ -1,0 +1,126 @@
+"""WeCom (企业微信) external contacts: who added which clerk, and mass messages to them.
+
+Callbacks are always encrypted and signed over the ciphertext (``msg_signature``); the corpid
+inside the ciphertext must be ours. ``change_external_contact`` events (add / edit / delete, and
+the customer deleting the clerk) become follower-binding changes; every event comes from ``sys``,
+so retries are recognised by all of the event's fields. Outbound goes through
+``externalcontact/add_msg_template``: the clerk confirms it in WeCom, and the platform lets a
+customer receive about one such message a day.
+
+Callback crypto: https://developer.work.weixin.qq.com/document/path/90968
+Contact change events: https://developer.work.weixin.qq.com/document/path/92130
+add_msg_template: https://developer.work.weixin.qq.com/document/path/92135
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from connectors.base import (Capabilities, Connector, ConnectorError, InboundEvent, InboundRejected,
+                             InboundRequest, Outbound, SendResult, event_digest, register)
+from connectors.wechat_common import (TokenKeeper, call_api, check_signature, check_timestamp,
+                                      decrypt, parse_xml)
+
+MASS_PER_CUSTOMER_PER_DAY = 1
+CONTACT_CHANGES = {
+    "add_external_contact": "contact_added",
+    "add_half_external_contact": "contact_added",
+    "edit_external_contact": "contact_edited",
+    "del_external_contact": "contact_removed",   # the clerk deleted the customer
+    "del_follow_user": "contact_deleted",        # the customer deleted the clerk: a signal
+    "transfer_fail": "noop",
+}
+QUIET_EVENTS = {"change_external_chat", "change_external_tag", "enter_agent", "view", "click"}
+
+
+class WeComCallback(Connector):
+    """The WeCom callback protocol, shared by external contacts and 微信客服."""
+
+    secret_settings = ("secret", "token", "encoding_aes_key")
+    required_settings = ("corpid", "secret", "token", "encoding_aes_key")
+
+    def __init__(self, account: str, settings: dict[str, Any], transport: Any = None) -> None:
+        super().__init__(account, settings, transport)
+        self.base_url = self.setting("base_url", "https://qyapi.weixin.qq.com").rstrip("/")
+        corpid = self.setting("corpid", "")
+        self.tokens = TokenKeeper(f"wecom:{corpid}:{self.kind}:{self.account}", f"{self.base_url}/cgi-bin/gettoken",
+                                  {"corpid": corpid, "corpsecret": self.setting("secret", "")}, self.transport)
+
+    def use_shared_state(self, redis) -> None:
+        self.tokens.share(redis)
+
+    def handshake(self, request: InboundRequest) -> str | None:
+        args = request.args
+        if "echostr" not in args:
+            return None
+        check_timestamp(args.get("timestamp"))
+        check_signature(args.get("msg_signature"), self.setting("token", ""), args.get("timestamp", ""),
+                        args.get("nonce", ""), args["echostr"])
+        return decrypt(self.setting("encoding_aes_key", ""), self.setting("corpid", ""), args["echostr"])
+
+    def verify_inbound(self, request: InboundRequest) -> None:
+        args = request.args
+        check_timestamp(args.get("timestamp"))
+        outer = parse_xml(request.body)
+        check_signature(args.get("msg_signature"), self.setting("token", ""), args.get("timestamp", ""),
+                        args.get("nonce", ""), outer.get("Encrypt") or "")
+
+    def decrypted(self, request: InboundRequest) -> dict[str, Any]:
+        outer = parse_xml(request.body)
+        msg = parse_xml(decrypt(self.setting("encoding_aes_key", ""), self.setting("corpid", ""),
+                                outer.get("Encrypt") or ""))
+        if msg.get("ToUserName") != self.setting("corpid"):
+            raise InboundRejected("event addressed to another corpid", 403)
+        if not msg.get("MsgType"):
+            raise InboundRejected("MsgType missing", 400)
+        return msg
+
+    @staticmethod
+    def at(msg: dict[str, Any]) -> dt.datetime | None:
+        try:
+            return dt.datetime.fromtimestamp(int(msg.get("CreateTime") or ""), dt.timezone.utc)
+        except ValueError:
+            raise InboundRejected("CreateTime is not a number", 400) from None
+
+
+@register
+class WeComConnector(WeComCallback):
+    kind = "wecom"
+    capabilities = Capabilities(max_text_chars=4000, two_way=False, media=("text",), sends_per_second=20.0)
+
+    def parse_inbound(self, request: InboundRequest) -> list[InboundEvent]:
+        msg = self.decrypted(request)
+        at = self.at(msg)
+        if msg["MsgType"] != "event":
+            raise InboundRejected(f"unknown message type {msg['MsgType']!r}", 400)
+        event = msg.get("Event") or ""
+        external_id = event_digest({k: v for k, v in msg.items() if isinstance(v, str)})
+        if event == "change_external_contact":
+            change = CONTACT_CHANGES.get(msg.get("ChangeType") or "")
+            if change is None:
+                raise InboundRejected(f"unknown ChangeType {msg.get('ChangeType')!r}", 400)
+            if change == "noop":
+                return [InboundEvent("noop", msg.get("ExternalUserID") or "-", external_id, at=at)]
+            if not msg.get("ExternalUserID") or not msg.get("UserID"):
+                raise InboundRejected("ExternalUserID and UserID are required", 400)
+            return [InboundEvent(change, msg["ExternalUserID"], external_id, clerk_ref=msg["UserID"], at=at,
+                                 payload={"state": msg.get("State")} if msg.get("State") else {})]
+        if event in QUIET_EVENTS:
+            return [InboundEvent("noop", msg.get("ExternalUserID") or msg.get("FromUserName") or "-",
+                                 external_id, payload={"event": event}, at=at)]
+        raise InboundRejected(f"unknown event {event!r}", 400)
+
+    def send(self, outbound: Outbound) -> SendResult:
+        if outbound.extra.get("sent_last_day", 0) >= MASS_PER_CUSTOMER_PER_DAY:
+            raise ConnectorError("this customer already had today's WeCom message", retryable=True,
+                                 code="daily_cap", retry_after=6 * 3600)
+        body: dict[str, Any] = {"chat_type": "single", "external_userid": [outbound.recipient],
+                                "text": {"content": outbound.body}}
+        if outbound.extra.get("clerk_ref"):
+            body["sender"] = outbound.extra["clerk_ref"]
+        data = call_api(self.tokens, self.transport, "POST",
+                        f"{self.base_url}/cgi-bin/externalcontact/add_msg_template", json_body=body)
+        if outbound.recipient in (data.get("fail_list") or []):
+            raise ConnectorError("WeCom cannot reach this contact (not a friend of the sender, or capped)",
+                                 fallback=True, code="fail_list")
+        return SendResult(provider_message_id=data.get("msgid"))
