@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Infrastructure first, then the domain areas, then the web shell and CLI.
     from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, realtime, web
     from app import channels, contact, customers, messaging
+    from app import console, staff
     from app import ingest
 
     logs.init_app(app)
@@ -39,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     contact.init_app(app)
     channels.init_app(app)
 
+    console.init_app(app)
+    staff.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

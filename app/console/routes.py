@@ -1,0 +1,286 @@
+"""Console HTTP API: conversations and messages, the event cursor, quick replies.
+
+Conversations are scoped like customers: a clerk sees their own threads with their current
+followers; a manager the threads of their store's clerks; head office all. Anything outside the
+scope answers 404, exactly like something that does not exist.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+
+from app import db, realtime
+from app.auth import current_staff, staff_required
+from app.console import serialize
+from app.console.events import events_after, latest_event_id, parse_after, rooms_for
+from app.db import after_commit
+from app.errors import Forbidden, Invalid, NotFound
+from app.messaging.actions import conversation_for, send_message
+from app.scoping import get_visible_customer, where_visible
+from models import Conversation, Customer, Message, QuickReply, Role, Staff
+
+bp = Blueprint("console", __name__, url_prefix="/api/v1")
+
+PAGE_DEFAULT = 30
+PAGE_MAX = 100
+QUICK_REPLY_MAX_CHARS = 500
+QUICK_REPLIES_PER_CLERK = 100
+MESSAGE_TYPES = ("text", "image", "product")
+CONVERSATION_READ = "conversation.read"  # not replayed: a reconnecting console refetches counts
+
+
+def _int_arg(name: str, default: int | None = None, *, low: int = 0, high: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"invalid {name}", {name: "must be an integer"}) from None
+    if value < low or (high is not None and value > high):
+        raise Invalid(f"invalid {name}", {name: f"must be between {low} and {high}" if high else f"must be ≥ {low}"})
+    return value
+
+
+def visible_conversations(staff: Staff) -> Select[tuple[Conversation]]:
+    """Conversations the staff member may read (a clerk: their own, with current followers)."""
+    query = select(Conversation).where(where_visible(staff, Conversation.customer_id))
+    if staff.role == Role.clerk:
+        return query.where(Conversation.clerk_id == staff.id)
+    if staff.role == Role.manager:
+        return query.where(Conversation.clerk_id.in_(select(Staff.id).where(Staff.store_id == staff.store_id)))
+    return query
+
+
+def get_visible_conversation(staff: Staff, conversation_id: int) -> Conversation:
+    conv = db.session().scalar(visible_conversations(staff).where(Conversation.id == conversation_id))
+    if conv is None:
+        raise NotFound("conversation not found", {"conversation_id": "no such conversation"})
+    return conv
+
+
+# The event cursor and replay over HTTP (the socket's ``resume`` does the same) -----------------
+
+@bp.get("/events")
+@staff_required()
+def events():
+    after = request.args.get("after")
+    s = db.session()
+    if after is None:
+        return jsonify({"events": [], "cursor": latest_event_id(s), "more": False,
+                        "last_event_id": latest_event_id(s)})
+    parsed = parse_after(after)
+    if parsed is None:
+        raise Invalid("invalid after", {"after": "a non-negative event id"})
+    exact = request.args.get("exact") == "1"
+    return jsonify(events_after(s, rooms_for(current_staff()), parsed, exact=exact))
+
+
+# Conversations ----------------------------------------------------------------------------------
+
+@bp.get("/conversations")
+@staff_required()
+def list_conversations():
+    staff = current_staff()
+    limit = _int_arg("limit", PAGE_DEFAULT, low=1, high=PAGE_MAX)
+    offset = _int_arg("offset", 0)
+    query = visible_conversations(staff)
+    customer_id = _int_arg("customer_id")
+    if customer_id is not None:
+        query = query.where(Conversation.customer_id == customer_id)
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(Conversation.customer_id.in_(
+            select(Customer.id).where(or_(Customer.name.contains(q, autoescape=True),
+                                          Customer.phone.endswith(q, autoescape=True)))))
+    if request.args.get("unread") == "1":
+        query = query.where(Conversation.unread_count > 0)
+    s = db.session()
+    # Newest first; threads never written in (opened from a profile) sort by creation.
+    last = func.coalesce(Conversation.last_message_at, Conversation.created_at)
+    rows = list(s.scalars(query.order_by(last.desc(), Conversation.id.desc()).offset(offset).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    customers = serialize.customers_by_id(s, [c.customer_id for c in rows])
+    unread_total = None
+    if offset == 0:
+        scoped = visible_conversations(staff).subquery()
+        unread_total = s.scalar(select(func.coalesce(func.sum(scoped.c.unread_count), 0)))
+    return jsonify({"conversations": [serialize.conversation_json(c, customers.get(c.customer_id)) for c in rows],
+                    "more": more, "next_offset": offset + len(rows) if more else None,
+                    "unread_total": unread_total})
+
+
+@bp.post("/conversations")
+@staff_required(Role.clerk)
+def open_conversation():
+    """The clerk's thread with one of their followers, created on first use (ctx.openChat)."""
+    data = request.get_json(silent=True) or {}
+    customer_id = data.get("customer_id")
+    if not isinstance(customer_id, int) or isinstance(customer_id, bool):
+        raise Invalid("invalid customer", {"customer_id": "required, an integer"})
+    staff = current_staff()
+    get_visible_customer(db.session(), staff, customer_id)
+    with db.transaction() as s:
+        existed = s.scalar(select(Conversation.id).where(
+            Conversation.customer_id == customer_id, Conversation.clerk_id == staff.id)) is not None
+        conv = conversation_for(s, customer_id, staff.id)
+        customers = serialize.customers_by_id(s, [customer_id])
+        body = serialize.conversation_json(conv, customers.get(customer_id))
+    return jsonify({"conversation": body}), 200 if existed else 201
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@staff_required()
+def show_conversation(conversation_id: int):
+    conv = get_visible_conversation(current_staff(), conversation_id)
+    customers = serialize.customers_by_id(db.session(), [conv.customer_id])
+    return jsonify({"conversation": serialize.conversation_json(conv, customers.get(conv.customer_id))})
+
+
+@bp.get("/conversations/<int:conversation_id>/messages")
+@staff_required()
+def list_messages(conversation_id: int):
+    """A page of messages, oldest first, before ``before_id``; reading marks the thread read."""
+    staff = current_staff()
+    conv = get_visible_conversation(staff, conversation_id)
+    limit = _int_arg("limit", PAGE_DEFAULT, low=1, high=PAGE_MAX)
+    before_id = _int_arg("before_id", low=1)
+    query = select(Message).where(Message.conversation_id == conv.id)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    rows = list(db.session().scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = list(reversed(rows[:limit]))
+    if conv.clerk_id == staff.id and conv.unread_count:
+        mark_read(conv.id, staff.id)
+        conv.unread_count = 0
+    customers = serialize.customers_by_id(db.session(), [conv.customer_id])
+    return jsonify({"conversation": serialize.conversation_json(conv, customers.get(conv.customer_id)),
+                    "messages": [serialize.message_json(m) for m in rows], "more": more})
+
+
+def mark_read(conversation_id: int, clerk_id: int) -> None:
+    """Zero the unread count and tell the clerk's other tabs, after the commit."""
+    with db.transaction() as s:
+        s.execute(update(Conversation).where(Conversation.id == conversation_id).values(unread_count=0))
+        after_commit(s, lambda: realtime.socketio.emit(
+            CONVERSATION_READ, {"conversation_id": conversation_id}, to=realtime.clerk_room(clerk_id),
+            namespace=realtime.NAMESPACE))
+
+
+@bp.post("/conversations/<int:conversation_id>/messages")
+@staff_required()
+def post_message(conversation_id: int):
+    """Send in the thread; the same ``client_id`` twice sends once (a retry after a dropped link)."""
+    staff = current_staff()
+    conv = get_visible_conversation(staff, conversation_id)
+    if conv.clerk_id != staff.id:
+        raise Forbidden("only the clerk of this conversation can send in it",
+                        {"conversation_id": "belongs to another clerk"})
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("invalid JSON body", {"body": "a JSON object is required"})
+    fields = validate_outgoing(data)
+    if fields:
+        raise Invalid("invalid message", fields)
+    with db.transaction() as s:
+        msg, created = send_message(
+            s, clerk_id=staff.id, customer_id=conv.customer_id, body=str(data.get("body") or ""),
+            client_id=data.get("client_id"), channel=data.get("channel"),
+            type=data.get("type", "text"), payload=outgoing_payload(data))
+        body = serialize.message_json(msg)
+    return jsonify({"message": body}), 201 if created else 200
+
+
+def validate_outgoing(data: dict[str, Any]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    client_id = data.get("client_id")
+    if client_id is not None and (not isinstance(client_id, str) or not 8 <= len(client_id) <= 64):
+        fields["client_id"] = "a string of 8 to 64 characters"
+    type_ = data.get("type", "text")
+    if type_ not in MESSAGE_TYPES:
+        fields["type"] = f"one of {', '.join(MESSAGE_TYPES)}"
+    if not isinstance(data.get("body", ""), str):
+        fields["body"] = "must be text"
+    payload = data.get("payload")
+    if payload is not None and not isinstance(payload, dict):
+        fields["payload"] = "must be an object"
+    if type_ == "image":
+        url = (payload or {}).get("url")
+        if not isinstance(url, str) or not url.startswith("/uploads/"):
+            fields["payload.url"] = "an image uploaded through /api/v1/uploads"
+    if type_ == "product":
+        for key in ("sku", "name"):
+            if not isinstance((payload or {}).get(key), str) or not (payload or {}).get(key):
+                fields[f"payload.{key}"] = "required"
+    if data.get("channel") is not None and not isinstance(data.get("channel"), str):
+        fields["channel"] = "must be a channel name"
+    return fields
+
+
+def outgoing_payload(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Keep only the payload keys each message type uses (nothing else reaches a channel)."""
+    payload = data.get("payload") or {}
+    if data.get("type") == "image":
+        return {"url": payload["url"]}
+    if data.get("type") == "product":
+        keep = ("sku", "name", "price", "image_url", "url")
+        return {k: str(payload[k]) for k in keep if payload.get(k) is not None}
+    return None
+
+
+# Quick replies (快捷回复) -----------------------------------------------------------------------
+
+@bp.get("/quick-replies")
+@staff_required()
+def list_quick_replies():
+    staff = current_staff()
+    rows = db.session().scalars(select(QuickReply).where(
+        or_(QuickReply.owner_id.is_(None), QuickReply.owner_id == staff.id))
+        .order_by(QuickReply.owner_id.is_(None).desc(), QuickReply.id))
+    return jsonify({"quick_replies": [serialize.quick_reply_json(r) for r in rows]})
+
+
+@bp.post("/quick-replies")
+@staff_required()
+def create_quick_reply():
+    """A clerk keeps their own; head office's (``shared``) are offered to every clerk."""
+    staff = current_staff()
+    data = request.get_json(silent=True) or {}
+    text = data.get("text")
+    shared = bool(data.get("shared"))
+    fields: dict[str, str] = {}
+    if not isinstance(text, str) or not text.strip():
+        fields["text"] = "required"
+    elif len(text.strip()) > QUICK_REPLY_MAX_CHARS:
+        fields["text"] = f"longer than {QUICK_REPLY_MAX_CHARS} characters"
+    if shared and staff.role != Role.hq:
+        fields["shared"] = "only head office keeps shared quick replies"
+    if fields:
+        raise Invalid("invalid quick reply", fields)
+    owner_id = None if shared else staff.id
+    with db.transaction() as s:
+        if owner_id is not None and (s.scalar(select(func.count()).where(QuickReply.owner_id == owner_id))
+                                     or 0) >= QUICK_REPLIES_PER_CLERK:
+            raise Invalid("too many quick replies", {"text": f"at most {QUICK_REPLIES_PER_CLERK}; delete one first"})
+        row = QuickReply(owner_id=owner_id, text=text.strip(), created_by=staff.id)
+        s.add(row)
+        s.flush()
+        body = serialize.quick_reply_json(row)
+    return jsonify({"quick_reply": body}), 201
+
+
+@bp.delete("/quick-replies/<int:reply_id>")
+@staff_required()
+def delete_quick_reply(reply_id: int):
+    staff = current_staff()
+    mine = QuickReply.owner_id == staff.id
+    allowed = or_(mine, QuickReply.owner_id.is_(None)) if staff.role == Role.hq else mine
+    with db.transaction() as s:
+        deleted = s.execute(delete(QuickReply).where(and_(QuickReply.id == reply_id, allowed))).rowcount
+    if not deleted:
+        raise NotFound("quick reply not found", {"reply_id": "no such quick reply of yours"})
+    return jsonify({"deleted": reply_id})

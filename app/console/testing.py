@@ -1,0 +1,29 @@
+"""Only with TESTING: stand in for a channel callback, so browser tests can make a customer write.
+
+It goes through the same ``receive_message`` action a real callback uses (loopback channel).
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, jsonify, request
+
+from app import db
+from app.errors import Invalid
+from app.messaging.actions import receive_message
+
+bp = Blueprint("console_testing", __name__, url_prefix="/testing")
+
+
+@bp.post("/inbound")
+def inbound():
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data.get("customer_id"), int):
+        raise Invalid("invalid customer", {"customer_id": "required, an integer"})
+    with db.transaction() as s:
+        msg, created = receive_message(
+            s, channel="loopback", external_id=str(data.get("external_id") or uuid.uuid4().hex),
+            customer_id=data["customer_id"], body=str(data.get("body", "")), type=data.get("type", "text"),
+            payload=data.get("payload"))
+        body = {"id": msg.id, "conversation_id": msg.conversation_id, "created": created}
+    return jsonify(body), 201 if created else 200

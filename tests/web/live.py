@@ -1,0 +1,118 @@
+"""A seeded database and a real Daogou server process on a free port (for tests and benches)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from tests import factories
+from tests.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVE = Path(__file__).resolve().parent / "serve.py"
+
+
+@dataclass
+class Brand:
+    """Ids of the seeded rows the tests talk about."""
+
+    store_id: int = 0
+    clerk1: int = 0
+    clerk2: int = 0
+    manager: int = 0
+    hq: int = 0
+    customers: dict[str, int] = field(default_factory=dict)  # name -> id, all followers of clerk1
+    other_customer: int = 0  # a follower of clerk2
+
+
+def migrate_and_seed(database_url: str, extra_clerks: int = 0) -> Brand:
+    """Migrate an empty database and add one store, its staff and a few followers of clerk1."""
+    from app.db import Database, upgrade
+    from models import Role
+
+    database = Database(database_url)
+    upgrade(database)
+    brand = Brand()
+    with database.transaction() as s:
+        store = factories.store(s, name="静安嘉里店")
+        brand.store_id = store.id
+        c1 = factories.staff(s, Role.clerk, store, username="clerk1", display_name="王小美")
+        c2 = factories.staff(s, Role.clerk, store, username="clerk2", display_name="李安")
+        brand.clerk1, brand.clerk2 = c1.id, c2.id
+        brand.manager = factories.staff(s, Role.manager, store, username="manager1", display_name="赵店长").id
+        brand.hq = factories.staff(s, Role.hq, None, username="hq", display_name="总部运营").id
+        for name in ("陈静", "刘洋", "张敏"):
+            cust = factories.customer(s, name=name, phone="1380000" + str(1000 + len(brand.customers)))
+            factories.follow(s, cust, c1, channel="loopback")
+            factories.identity(s, cust, "loopback", f"lb-{cust.id}")
+            brand.customers[name] = cust.id
+        other = factories.customer(s, name="周其他")
+        factories.follow(s, other, c2, channel="loopback")
+        factories.identity(s, other, "loopback", f"lb-{other.id}")
+        brand.other_customer = other.id
+        for i in range(extra_clerks):
+            clerk = factories.staff(s, Role.clerk, store, username=f"bench{i}", display_name=f"导购{i}")
+            cust = factories.customer(s, name=f"顾客{i}")
+            factories.follow(s, cust, clerk, channel="loopback")
+            factories.identity(s, cust, "loopback", f"lb-{cust.id}")
+    database.dispose()
+    return brand
+
+
+class LiveServer:
+    """``python tests/web/serve.py`` on a free port; ``stop()`` ends it."""
+
+    def __init__(self, database_url: str, redis_url: str | None = None, port: int | None = None,
+                 log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen([sys.executable, str(SERVE), database_url, str(self.port), redis_url or ""],
+                                     cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code < 500:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self._log is not subprocess.DEVNULL:
+            self._log.close()
+
+
+def login(url: str, username: str, password: str = "demo") -> requests.Session:
+    """A requests session logged in as ``username`` with the CSRF header set."""
+    http = requests.Session()
+    resp = http.post(f"{url}/auth/login", json={"username": username, "password": password}, timeout=10)
+    resp.raise_for_status()
+    http.headers["X-CSRF-Token"] = resp.json()["csrf_token"]
+    return http
+
+
+def inbound(url: str, customer_id: int, body: str, **extra) -> dict:
+    """Make a customer write, through the TESTING-only channel stand-in."""
+    resp = requests.post(f"{url}/testing/inbound", json={"customer_id": customer_id, "body": body, **extra}, timeout=10)
+    resp.raise_for_status()
+    return resp.json()

@@ -1,0 +1,501 @@
+"use strict";
+/* 消息 Messages: the conversation list and the chat view.
+ *
+ * Every message — from the API or a realtime event — goes through one renderer that sets text
+ * with textContent, so customer text can never become HTML. Sending is optimistic and
+ * idempotent: each message gets a client id before the first try, and the same id is retried
+ * after a dropped connection, so the server sends it once. */
+(function () {
+  const TICKS = { sending: "🕓", queued: "✓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
+  const SCENARIOS = ["unpaid", "replenishment", "birthday", "holiday", "winback", "new_arrival", "aftercare"];
+
+  const state = {
+    ctx: null,
+    root: null,
+    conversations: new Map(),   // id -> conversation
+    listEl: null,
+    nextOffset: null,
+    chat: null,                 // {conv, logEl, byId: Map, byClient: Map, oldestId, more, readOnly}
+    pending: new Map(),         // client_id -> {conversationId, body, type, payload, tries}
+    quickReplies: null,
+  };
+
+  const PENDING_KEY = "daogou.pendingSends";
+  function savePending() {
+    try { sessionStorage.setItem(PENDING_KEY, JSON.stringify([...state.pending.entries()])); } catch (_full) { /* best effort */ }
+  }
+  function loadPending() {
+    try { for (const [k, v] of JSON.parse(sessionStorage.getItem(PENDING_KEY) || "[]")) state.pending.set(k, v); } catch (_bad) { /* ignore */ }
+  }
+
+  function unreadTotal() {
+    let n = 0;
+    for (const c of state.conversations.values()) n += c.unread_count || 0;
+    return n;
+  }
+
+  function updateBadge(ctx, total) {
+    ctx.setBadge("messages", total === undefined ? unreadTotal() : total);
+  }
+
+  // Conversation list ------------------------------------------------------------------------
+  function sortedConversations() {
+    const key = (c) => c.last_message_at || "";
+    return [...state.conversations.values()].sort((a, b) => (key(b) > key(a) ? 1 : key(b) < key(a) ? -1 : b.id - a.id));
+  }
+
+  function conversationRow(ctx, c) {
+    const name = (c.customer && c.customer.name) || `#${c.customer_id}`;
+    return ctx.el("li", {
+      class: `conversation ${c.unread_count ? "unread" : ""}`, "data-conversation": c.id,
+      onclick: () => openConversation(ctx, c.id),
+    },
+    ctx.el("div", { class: "avatar" }, name.slice(0, 1)),
+    ctx.el("div", { class: "main" },
+      ctx.el("div", { class: "top" },
+        ctx.el("span", { class: "name" }, name),
+        c.customer && c.customer.stage_label ? ctx.el("span", { class: "muted" }, c.customer.stage_label) : null,
+        ctx.el("span", { class: "time" }, ctx.shortTime(c.last_message_at))),
+      ctx.el("div", { class: "bottom" },
+        ctx.el("span", { class: "preview" }, c.last_message_preview || ""),
+        c.unread_count ? ctx.el("span", { class: "badge" }, c.unread_count > 99 ? "99+" : String(c.unread_count)) : null)));
+  }
+
+  function renderList(ctx) {
+    if (!state.listEl) return;
+    const rows = sortedConversations();
+    state.listEl.replaceChildren(...rows.map((c) => conversationRow(ctx, c)));
+    if (!rows.length) state.listEl.append(ctx.el("li", { class: "empty" }, ctx.t("messages.empty")));
+  }
+
+  async function loadConversations(ctx, { offset = 0, q = "" } = {}) {
+    const params = new URLSearchParams({ limit: "30", offset: String(offset) });
+    if (q) params.set("q", q);
+    const data = await ctx.api(`/api/v1/conversations?${params}`);
+    if (offset === 0) state.conversations.clear();
+    for (const c of data.conversations) state.conversations.set(c.id, c);
+    state.nextOffset = data.next_offset;
+    if (data.unread_total !== null && data.unread_total !== undefined && !q) updateBadge(ctx, data.unread_total);
+    return data;
+  }
+
+  async function renderConversationList(root, ctx) {
+    state.chat = null;
+    const search = ctx.el("input", { type: "search", placeholder: ctx.t("messages.search"), "aria-label": ctx.t("messages.search") });
+    state.listEl = ctx.el("ul", { class: "conversations" });
+    const more = ctx.el("button", { type: "button", class: "ghost more", hidden: true }, ctx.t("messages.more"));
+    let q = "";
+    let timer = null;
+    search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        q = search.value.trim();
+        await loadConversations(ctx, { q });
+        renderList(ctx);
+        more.hidden = state.nextOffset === null;
+      }, 250);
+    });
+    more.addEventListener("click", async () => {
+      await loadConversations(ctx, { offset: state.nextOffset, q });
+      renderList(ctx);
+      more.hidden = state.nextOffset === null;
+    });
+    root.replaceChildren(ctx.el("div", { class: "conv-search" }, search), state.listEl, more);
+    await loadConversations(ctx);
+    renderList(ctx);
+    more.hidden = state.nextOffset === null;
+  }
+
+  // Chat view ----------------------------------------------------------------------------------
+  function productCard(ctx, payload) {
+    const p = payload || {};
+    return ctx.el(p.url ? "a" : "div", { class: "product-card", href: p.url || null, target: p.url ? "_blank" : null, rel: "noopener" },
+      p.image_url ? ctx.el("img", { src: p.image_url, alt: "", loading: "lazy" }) : null,
+      ctx.el("div", {},
+        ctx.el("div", { class: "pname" }, p.name || p.sku || ctx.t("messages.product")),
+        p.price ? ctx.el("div", { class: "price" }, ctx.yuan(p.price)) : null,
+        p.sku ? ctx.el("div", { class: "muted" }, p.sku) : null));
+  }
+
+  function messageContent(ctx, m) {
+    if (m.type === "image" && m.payload && m.payload.url) {
+      return ctx.el("div", { class: "bubble image" }, ctx.el("img", { src: m.payload.url, alt: ctx.t("messages.image"), loading: "lazy" }));
+    }
+    if (m.type === "product") return productCard(ctx, m.payload || { name: m.body });
+    return ctx.el("div", { class: "bubble" }, m.body || "");
+  }
+
+  function statusMeta(ctx, m) {
+    if (m.direction !== "out") return null;
+    const status = m.status || "queued";
+    const parts = [ctx.el("span", { class: `tick ${status}`, title: ctx.t(`messages.status.${status}`), "data-status": status }, TICKS[status] || "")];
+    if (status === "failed") {
+      parts.push(ctx.el("span", { class: "fail-reason" }, `${ctx.t("messages.status.failed")}${m.error ? `：${m.error}` : ""}`));
+      if (m.client_id && state.pending.has(m.client_id)) {
+        parts.push(ctx.el("button", { type: "button", class: "link", onclick: () => trySend(ctx, m.client_id) }, ctx.t("messages.retry")));
+      }
+    }
+    return parts;
+  }
+
+  function messageNode(ctx, m) {
+    return ctx.el("div", {
+      class: `msg ${m.direction === "out" ? "out" : "in"}`, "data-message": m.id || "", "data-client": m.client_id || "",
+    },
+    messageContent(ctx, m),
+    ctx.el("div", { class: "meta" }, ctx.el("span", {}, ctx.shortTime(m.created_at)), statusMeta(ctx, m)));
+  }
+
+  /** Insert or replace one message in the open chat, keeping id order; true if it was new. */
+  function upsertMessage(ctx, m) {
+    const chat = state.chat;
+    if (!chat || m.conversation_id !== chat.conv.id) return false;
+    const existing = (m.id && chat.byId.get(m.id)) || (m.client_id && chat.byClient.get(m.client_id));
+    const node = messageNode(ctx, m);
+    node._message = m;
+    if (existing) {
+      // A status can arrive before the message itself is confirmed; never go back.
+      const old = existing._message;
+      if (old && old.id && m.status && rank(old.status) > rank(m.status)) { m.status = old.status; m.error = old.error; }
+      const fresh = messageNode(ctx, { ...old, ...m });
+      fresh._message = { ...old, ...m };
+      existing.replaceWith(fresh);
+      if (m.id) chat.byId.set(m.id, fresh);
+      if (m.client_id) chat.byClient.set(m.client_id, fresh);
+      return false;
+    }
+    const stick = chat.logEl.scrollHeight - chat.logEl.scrollTop - chat.logEl.clientHeight < 80;
+    let before = null;
+    if (m.id) {
+      for (const child of chat.logEl.children) {
+        const id = child._message && child._message.id;
+        if (id && id > m.id) { before = child; break; }
+      }
+    }
+    chat.logEl.insertBefore(node, before);
+    if (m.id) chat.byId.set(m.id, node);
+    if (m.client_id) chat.byClient.set(m.client_id, node);
+    if (stick || m.direction === "out") chat.logEl.scrollTop = chat.logEl.scrollHeight;
+    return true;
+  }
+
+  const ORDER = ["sending", "queued", "sent", "delivered", "read"];
+  function rank(status) { return status === "failed" ? 99 : ORDER.indexOf(status); }
+
+  async function loadOlder(ctx) {
+    const chat = state.chat;
+    const params = new URLSearchParams({ limit: "30" });
+    if (chat.oldestId) params.set("before_id", String(chat.oldestId));
+    const data = await ctx.api(`/api/v1/conversations/${chat.conv.id}/messages?${params}`);
+    if (state.chat !== chat) return data;
+    const top = chat.logEl.scrollHeight - chat.logEl.scrollTop;
+    for (const m of data.messages) upsertMessage(ctx, m);
+    if (data.messages.length) chat.oldestId = data.messages[0].id;
+    chat.more = data.more;
+    chat.olderButton.hidden = !data.more;
+    if (chat.oldestId && params.has("before_id")) chat.logEl.scrollTop = chat.logEl.scrollHeight - top;
+    return data;
+  }
+
+  async function openConversation(ctx, conversationId) {
+    if (ctx.screenActive && !ctx.screenActive("messages")) ctx.navigate("messages");
+    await renderChat(state.root, ctx, conversationId);
+  }
+
+  async function renderChat(root, ctx, conversationId) {
+    const logEl = ctx.el("div", { class: "chat-log", role: "log", "aria-live": "polite" });
+    const olderButton = ctx.el("button", { type: "button", class: "ghost more", hidden: true }, ctx.t("messages.older"));
+    const chat = { conv: { id: conversationId }, logEl, olderButton, byId: new Map(), byClient: new Map(), oldestId: null, more: false };
+    state.chat = chat;
+    state.listEl = null;
+    olderButton.addEventListener("click", () => loadOlder(ctx));
+    logEl.append(olderButton);
+    const data = await loadOlder(ctx);
+    if (state.chat !== chat) return;
+    chat.conv = data.conversation;
+    state.conversations.set(chat.conv.id, { ...chat.conv, unread_count: 0 });
+    updateBadge(ctx);
+    // Sends still waiting from before a reload or a dropped connection show up again here.
+    for (const [clientId, p] of state.pending) {
+      if (p.conversationId === chat.conv.id && !chat.byClient.has(clientId)) {
+        upsertMessage(ctx, localMessage(clientId, p));
+      }
+    }
+    const readOnly = !ctx.me || chat.conv.clerk_id !== ctx.me.id;
+    const customer = chat.conv.customer || { id: chat.conv.customer_id, name: `#${chat.conv.customer_id}` };
+    const head = ctx.el("div", { class: "chat-head" },
+      ctx.el("button", { type: "button", class: "link back", onclick: () => renderConversationList(root, ctx) }, `‹ ${ctx.t("messages.back")}`),
+      ctx.el("button", { type: "button", class: "who", onclick: () => ctx.openCustomer(customer.id) },
+        ctx.el("span", { class: "name" }, customer.name),
+        ctx.el("span", { class: "sub" }, [customer.stage_label, chat.conv.last_channel].filter(Boolean).join(" · "))),
+      ctx.el("button", { type: "button", class: "link profile", onclick: () => ctx.openCustomer(customer.id) }, ctx.t("messages.profile")));
+    const composer = readOnly
+      ? ctx.el("div", { class: "composer" }, ctx.el("p", { class: "muted" }, ctx.t("messages.read_only", { clerk: `#${chat.conv.clerk_id}` })))
+      : buildComposer(ctx, chat);
+    root.replaceChildren(ctx.el("div", { class: "chat", "data-conversation": chat.conv.id }, head, logEl, composer));
+    logEl.scrollTop = logEl.scrollHeight;
+  }
+
+  function localMessage(clientId, p) {
+    return {
+      id: null, client_id: clientId, conversation_id: p.conversationId, direction: "out", type: p.type,
+      body: p.body, payload: p.payload, status: p.failed ? "failed" : "sending", error: p.error || null,
+      created_at: p.createdAt,
+    };
+  }
+
+  // Composer: text, quick replies, draft, image ------------------------------------------------
+  function buildComposer(ctx, chat) {
+    const input = ctx.el("textarea", { rows: "1", placeholder: ctx.t("messages.placeholder"), "aria-label": ctx.t("messages.placeholder"), maxlength: "2000" });
+    const panel = ctx.el("div", { class: "composer-panel" });
+    const sendButton = ctx.el("button", { type: "submit", class: "primary send" }, ctx.t("messages.send"));
+    const fileInput = ctx.el("input", { type: "file", accept: "image/jpeg,image/png,image/gif,image/webp", hidden: true });
+    input.addEventListener("input", () => {
+      input.style.height = "auto";
+      input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
+    });
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); form.requestSubmit(); }
+    });
+    const togglePanel = (build) => {
+      if (panel.dataset.open === build.name) { panel.replaceChildren(); panel.dataset.open = ""; return; }
+      panel.dataset.open = build.name;
+      build(ctx, panel, input, chat);
+    };
+    const tools = ctx.el("div", { class: "tools" },
+      ctx.el("button", { type: "button", class: "quick", onclick: () => togglePanel(quickRepliesPanel) }, `⚡ ${ctx.t("messages.quick_replies")}`),
+      ctx.el("button", { type: "button", class: "draft", onclick: () => togglePanel(draftPanel) }, `✎ ${ctx.t("messages.draft")}`),
+      ctx.el("button", { type: "button", class: "image", onclick: () => fileInput.click() }, `▣ ${ctx.t("messages.image")}`));
+    fileInput.addEventListener("change", async () => {
+      const file = fileInput.files && fileInput.files[0];
+      fileInput.value = "";
+      if (!file) return;
+      const form = new FormData();
+      form.append("file", file);
+      try {
+        const up = await ctx.api("/api/v1/uploads", { method: "POST", body: form });
+        queueSend(ctx, chat.conv.id, { type: "image", body: "", payload: { url: up.url } });
+      } catch (err) {
+        ctx.toast(ctx.t("messages.upload_failed", { error: fieldReason(err) }), "error");
+      }
+    });
+    const form = ctx.el("form", { class: "row" }, input, sendButton);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      input.value = "";
+      input.style.height = "auto";
+      queueSend(ctx, chat.conv.id, { type: "text", body: text, payload: null });
+      input.focus();
+    });
+    return ctx.el("div", { class: "composer" }, panel, tools, form, fileInput);
+  }
+
+  function fieldReason(err) {
+    const fields = err.fields || {};
+    const first = Object.keys(fields)[0];
+    return first ? `${err.error}（${first}: ${fields[first]}）` : (err.error || String(err));
+  }
+
+  async function quickRepliesPanel(ctx, panel, input) {
+    if (!state.quickReplies) {
+      try { state.quickReplies = (await ctx.api("/api/v1/quick-replies")).quick_replies; } catch (err) { panel.replaceChildren(ctx.el("p", { class: "notice" }, err.error)); return; }
+    }
+    const list = ctx.el("ul", { class: "quick-replies" });
+    const render = () => {
+      list.replaceChildren(...state.quickReplies.map((r) => ctx.el("li", {},
+        ctx.el("button", { type: "button", class: "use", onclick: () => { input.value = r.text; input.dispatchEvent(new Event("input")); input.focus(); panel.replaceChildren(); panel.dataset.open = ""; } }, r.text),
+        r.shared ? ctx.el("span", { class: "scope" }, ctx.t("messages.quick_shared"))
+          : ctx.el("button", { type: "button", class: "link", "aria-label": ctx.t("messages.quick_delete"), onclick: async () => {
+            try {
+              await ctx.api(`/api/v1/quick-replies/${r.id}`, { method: "DELETE" });
+              state.quickReplies = state.quickReplies.filter((x) => x.id !== r.id);
+              render();
+            } catch (err) { ctx.toast(err.error, "error"); }
+          } }, "✕"))));
+      if (!state.quickReplies.length) list.append(ctx.el("li", { class: "muted" }, ctx.el("span", { class: "use" }, ctx.t("messages.quick_empty"))));
+      const text = ctx.el("input", { placeholder: ctx.t("messages.quick_add"), maxlength: "500" });
+      const add = ctx.el("form", { class: "add" }, text, ctx.el("button", { type: "submit", class: "ghost" }, ctx.t("messages.quick_add_button")));
+      add.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        if (!text.value.trim()) return;
+        try {
+          const created = await ctx.api("/api/v1/quick-replies", { method: "POST", body: { text: text.value } });
+          state.quickReplies.push(created.quick_reply);
+          render();
+        } catch (err) { ctx.toast(fieldReason(err), "error"); }
+      });
+      list.append(ctx.el("li", {}, add));
+    };
+    render();
+    panel.replaceChildren(list);
+  }
+
+  function draftPanel(ctx, panel, input, chat) {
+    const choices = ctx.el("div", { class: "draft-choices" }, SCENARIOS.map((scenario) => ctx.el("button", {
+      type: "button", "data-scenario": scenario,
+      onclick: async (ev) => {
+        ev.currentTarget.disabled = true;
+        try {
+          const draft = await ctx.api("/api/v1/drafts", { method: "POST", body: {
+            customer_id: chat.conv.customer_id, scenario, channel: chat.conv.last_channel || undefined,
+          } });
+          const text = draft.text || (draft.draft && draft.draft.text) || "";
+          input.value = text;
+          input.dispatchEvent(new Event("input"));
+          input.focus();
+          panel.replaceChildren();
+          panel.dataset.open = "";
+          ctx.toast(ctx.t("messages.draft_inserted"));
+        } catch (err) {
+          const message = err.status === 404 && !Object.keys(err.fields || {}).length
+            ? ctx.t("messages.draft_unavailable")
+            : ctx.t("messages.draft_failed", { error: fieldReason(err) });
+          panel.replaceChildren(ctx.el("p", { class: "notice", role: "alert" }, message));
+        }
+      },
+    }, ctx.t(`scenario.${scenario}`))));
+    panel.replaceChildren(ctx.el("p", { class: "muted" }, ctx.t("messages.draft_pick")), choices);
+  }
+
+  // Sending ------------------------------------------------------------------------------------
+  function queueSend(ctx, conversationId, { type, body, payload }) {
+    const clientId = ctx.clientId();
+    const p = { conversationId, type, body, payload, createdAt: new Date().toISOString(), tries: 0 };
+    state.pending.set(clientId, p);
+    savePending();
+    upsertMessage(ctx, localMessage(clientId, p));
+    trySend(ctx, clientId);
+  }
+
+  async function trySend(ctx, clientId) {
+    const p = state.pending.get(clientId);
+    if (!p || p.inFlight) return;
+    p.inFlight = true;
+    p.tries += 1;
+    p.failed = false;
+    upsertMessage(ctx, localMessage(clientId, p));
+    try {
+      const data = await ctx.api(`/api/v1/conversations/${p.conversationId}/messages`, {
+        method: "POST", body: { client_id: clientId, type: p.type, body: p.body, payload: p.payload || undefined },
+      });
+      state.pending.delete(clientId);
+      savePending();
+      upsertMessage(ctx, data.message);
+      touchConversation(ctx, data.message);
+    } catch (err) {
+      p.inFlight = false;
+      if (err.status === 0 || err.status >= 500) {
+        // The request may or may not have reached the server: keep it and retry with the same
+        // client id once back online; the server answers the original message if it had it.
+        ctx.toast(ctx.t("messages.will_retry"));
+      } else {
+        p.failed = true;
+        p.error = fieldReason(err);
+        upsertMessage(ctx, localMessage(clientId, p));
+        ctx.toast(ctx.t("messages.send_failed", { error: p.error }), "error");
+        state.pending.delete(clientId);
+        savePending();
+        return;
+      }
+      upsertMessage(ctx, localMessage(clientId, p));
+    }
+    p.inFlight = false;
+  }
+
+  function retryPending(ctx) {
+    for (const [clientId, p] of state.pending) if (!p.failed) trySend(ctx, clientId);
+  }
+
+  function touchConversation(ctx, m, conv) {
+    const known = state.conversations.get(m.conversation_id);
+    const merged = { ...(known || {}), ...(conv || {}) };
+    if (!merged.id) merged.id = m.conversation_id;
+    if (!conv) {
+      merged.last_message_at = m.created_at;
+      merged.last_message_preview = m.type === "image" ? ctx.t("messages.image_sent") : (m.body || "").slice(0, 60);
+    }
+    const open = state.chat && state.chat.conv.id === m.conversation_id;
+    if (open) merged.unread_count = 0;
+    state.conversations.set(merged.id, merged);
+    return { merged, open, known };
+  }
+
+  // Realtime -----------------------------------------------------------------------------------
+  async function onMessageCreated(data, ctx) {
+    const m = data.message;
+    const { merged, open, known } = touchConversation(ctx, m, data.conversation);
+    if (open) {
+      upsertMessage(ctx, m);
+      if (m.direction === "in" && state.chat.conv.clerk_id === (ctx.me && ctx.me.id)) {
+        // Reading the newest page marks the thread read for every tab.
+        ctx.api(`/api/v1/conversations/${m.conversation_id}/messages?limit=1`).catch(() => {});
+      }
+    }
+    if (!known || !known.customer) {
+      try {
+        const fresh = await ctx.api(`/api/v1/conversations/${m.conversation_id}`);
+        state.conversations.set(m.conversation_id, { ...fresh.conversation, ...(open ? { unread_count: 0 } : {}) });
+      } catch (_gone) { /* not visible to us */ }
+    }
+    if (m.direction === "in" && !open && (!ctx.screenActive || !ctx.screenActive("messages"))) {
+      const c = state.conversations.get(m.conversation_id) || merged;
+      ctx.toast(ctx.t("messages.new_message", { name: (c.customer && c.customer.name) || "", text: m.type === "text" ? m.body.slice(0, 40) : ctx.t("messages.image_sent") }));
+    }
+    updateBadge(ctx);
+    renderList(ctx);
+  }
+
+  function onMessageStatus(data, ctx) {
+    if (state.chat && state.chat.conv.id === data.conversation_id) {
+      const node = state.chat.byId.get(data.message_id) || (data.client_id && state.chat.byClient.get(data.client_id));
+      if (node && node._message) {
+        upsertMessage(ctx, { ...node._message, id: data.message_id, client_id: data.client_id, status: data.status, error: data.error });
+      }
+    }
+  }
+
+  function onConversationRead(data, ctx) {
+    const c = state.conversations.get(data.conversation_id);
+    if (c) c.unread_count = 0;
+    updateBadge(ctx);
+    renderList(ctx);
+  }
+
+  Daogou.registerScreen("messages", {
+    title: { "zh-CN": "消息", en: "Messages" },
+    icon: "✉",
+    order: 10,
+    async render(root, ctx, params) {
+      if (!state.ctx) {
+        state.ctx = ctx;
+        loadPending();
+        ctx.on("connection", ({ online, reconnected }) => {
+          if (!online) return;
+          retryPending(ctx);
+          if (!reconnected) return;
+          // Unread counts and "read" marks are not replayed events; refresh them on reconnect.
+          if (state.listEl) loadConversations(ctx).then(() => renderList(ctx)).catch(() => {});
+        });
+        ctx.on("conversation.read", (data) => onConversationRead(data, ctx));
+        window.addEventListener("online", () => retryPending(ctx));
+      }
+      state.root = root;
+      if (params && params.customerId) {
+        const opened = await ctx.api("/api/v1/conversations", { method: "POST", body: { customer_id: params.customerId } });
+        await renderChat(root, ctx, opened.conversation.id);
+        return;
+      }
+      if (params && params.conversationId) {
+        await renderChat(root, ctx, params.conversationId);
+        return;
+      }
+      await renderConversationList(root, ctx);
+    },
+    onEvent: {
+      "message.created"(data, ctx) { return onMessageCreated(data, ctx); },
+      "message.status"(data, ctx) { onMessageStatus(data, ctx); },
+    },
+  });
+})();

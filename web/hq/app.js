@@ -1,0 +1,139 @@
+"use strict";
+/* The head-office shell (desktop): login, side navigation built from registered pages, and
+ * ctx.chart for ECharts. Pages register with DaogouHQ.registerPage(name, {title, order, render}). */
+(function () {
+  const core = window.DaogouCore;
+  const { el, t } = core;
+  const pages = new Map();
+  const shell = { booted: false, active: null, charts: new Set() };
+
+  const ctx = {
+    api: core.api, t: core.t, el: core.el, yuan: core.yuan, shortTime: core.shortTime,
+    dateTime: core.dateTime, toast: core.toast, clientId: core.clientId, me: null,
+    get locale() { return core.locale; },
+    navigate,
+    // Head office does not chat; both open the customer's profile.
+    openChat(customerId) { core.profileSheet(ctx, customerId); },
+    openCustomer(customerId) { core.profileSheet(ctx, customerId); },
+    /** Draw an ECharts chart in ``element``; resized with the window, disposed on page change. */
+    chart(element, option) {
+      if (!window.echarts) throw new Error("ECharts is not loaded");
+      const chart = window.echarts.init(element, null, { renderer: "canvas" });
+      chart.setOption(option);
+      shell.charts.add(chart);
+      return chart;
+    },
+  };
+
+  function registerPage(name, def) {
+    if (!def || typeof def.render !== "function") throw new Error(`page ${name}: render() is required`);
+    pages.set(name, { name, order: 100, ...def });
+    if (shell.booted) {
+      renderNav();
+      if (shell.active === name) show(name);
+    }
+  }
+
+  // Pages other engineers build; until their file registers, the page says what will be there.
+  const PLANNED = [
+    ["segments", 10, { "zh-CN": "客户分群", en: "Segments" }],
+    ["tasks", 20, { "zh-CN": "关怀任务", en: "Care tasks" }],
+    ["campaigns", 30, { "zh-CN": "营销活动", en: "Campaigns" }],
+    ["model", 40, { "zh-CN": "模型健康", en: "Model health" }],
+  ];
+  for (const [name, order, title] of PLANNED) {
+    registerPage(name, {
+      title, order, placeholder: true,
+      render(root) {
+        root.append(el("div", { class: "placeholder" }, el("h2", {}, core.label(title)),
+          el("p", {}, t(`hq.page.${name}`)), el("p", { class: "muted" }, t("console.planned.note"))));
+      },
+    });
+  }
+
+  const app = document.getElementById("app");
+  const nav = el("nav", { class: "sidenav" });
+  const main = el("main", { class: "page" });
+
+  function sortedPages() {
+    return [...pages.values()].filter((p) => !p.hidden).sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
+  }
+
+  function renderNav() {
+    const other = core.locale === "zh-CN" ? "en" : "zh-CN";
+    nav.replaceChildren(
+      el("div", { class: "brand" }, t("app.name"), el("small", {}, t("hq.title"))),
+      el("ul", {}, sortedPages().map((p) => el("li", {},
+        el("a", { href: `#${p.name}`, class: p.name === shell.active ? "active" : "", "data-page": p.name,
+          onclick: (ev) => { ev.preventDefault(); navigate(p.name); } }, core.label(p.title))))),
+      el("div", { class: "me" },
+        el("div", {}, ctx.me ? `${ctx.me.display_name} · ${ctx.me.role_label}` : ""),
+        el("button", { type: "button", class: "link", onclick: () => switchLocale(other) }, other === "en" ? "English" : "中文"),
+        el("button", { type: "button", class: "link", onclick: doLogout }, t("console.logout"))));
+  }
+
+  function navigate(name, params) {
+    if (!pages.has(name)) return;
+    history.replaceState(null, "", `#${name}`);
+    show(name, params);
+  }
+
+  async function show(name, params) {
+    shell.active = name;
+    for (const chart of shell.charts) chart.dispose();
+    shell.charts.clear();
+    renderNav();
+    const def = pages.get(name);
+    const root = el("section", { class: `page-${name}` });
+    main.replaceChildren(el("h1", {}, core.label(def.title)), root);
+    try {
+      await def.render(root, ctx, params || {});
+    } catch (err) {
+      root.replaceChildren(el("p", { class: "error" }, err.error || err.message || String(err)));
+    }
+  }
+
+  async function switchLocale(locale) {
+    await core.setLocale(locale);
+    localStorage.setItem("daogou.locale", locale);
+    show(shell.active);
+  }
+
+  async function doLogout() {
+    await core.logout();
+    location.reload();
+  }
+
+  function showLogin() {
+    shell.booted = false;
+    document.body.classList.add("logged-out");
+    core.loginForm(app, { title: `${t("app.name")} · ${t("hq.title")}`, onLoggedIn: (data) => start(data.me) });
+  }
+
+  async function start(me) {
+    ctx.me = me;
+    if (me.locale && me.locale !== core.locale) await core.loadCatalogue(me.locale);
+    if (me.role === "clerk") {
+      app.replaceChildren(el("div", { class: "login" }, el("p", {}, t("hq.clerks_only")), el("a", { href: "/console/" }, "/console/")));
+      return;
+    }
+    document.body.classList.remove("logged-out");
+    app.replaceChildren(nav, main);
+    shell.booted = true;
+    const wanted = location.hash.slice(1);
+    show(pages.has(wanted) ? wanted : sortedPages()[0].name);
+  }
+
+  window.addEventListener("resize", () => { for (const chart of shell.charts) chart.resize(); });
+  window.DaogouHQ = { registerPage, ctx, pages };
+  document.addEventListener("DOMContentLoaded", async () => {
+    core.onUnauthorized = () => { if (shell.booted) showLogin(); };
+    try {
+      await core.loadCatalogue(core.preferredLocale());
+      const me = await core.whoAmI();
+      if (me) await start(me); else showLogin();
+    } catch (err) {
+      app.replaceChildren(el("p", { class: "error" }, err.error || err.message || String(err)));
+    }
+  });
+})();
