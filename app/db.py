@@ -111,9 +111,17 @@ def session() -> Session:
     return g.db_session
 
 
-def transaction() -> contextlib.AbstractContextManager[Session]:
-    """A fresh session in one transaction (see ``Database.transaction``)."""
-    return get_db().transaction()
+@contextlib.contextmanager
+def transaction() -> Iterator[Session]:
+    """A fresh session in one transaction (see ``Database.transaction``).
+
+    Afterwards the request's read session ends its own transaction, so that reads later in the
+    same request see what was just written (SQLite keeps a snapshot for an open read).
+    """
+    with get_db().transaction() as s:
+        yield s
+    if "db_session" in g:
+        g.db_session.commit()
 
 
 def _close_request_session(_exc: BaseException | None) -> None:

@@ -13,7 +13,8 @@ Rules, in the order they are checked:
 5. no duplicate content within N days (the same gift twice is worse than none — seed 001);
 6. platform caps: WeCom mass messages ≈ 1 per customer per day; the OA customer-service
    window (48 h after the customer's last message, 5 messages in it);
-7. channel priority and fallback: the first channel in priority order that passes 1, 2 and 6.
+7. channel priority and fallback: the first channel in priority order that passes 1, 2 and 6
+   (channels outside the configured order — a bridge, the demo loopback — come last).
 """
 from __future__ import annotations
 
@@ -198,7 +199,11 @@ def decide(history: ContactHistory, *, purpose: str, now: dt.datetime, config: P
             return Decision(False, None, "duplicate",
                             f"{config.duplicate_content_days} 天内已发送过相同内容")
 
-    candidates = (channel,) if channel else config.channel_priority
+    if channel:
+        candidates: tuple[str, ...] = (channel,)
+    else:  # the configured order first, then any other channel the customer is bound on
+        extra = sorted(history.reachable - set(config.channel_priority))
+        candidates = (*config.channel_priority, *extra)
     skipped: list[tuple[str, str]] = []
     for ch in candidates:
         why = _channel_refusal(history, ch, purpose, now, mass)

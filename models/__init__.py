@@ -12,13 +12,13 @@ from models.messaging import (
     ChannelAccount, ConsoleEvent, Conversation, Direction, InboundReceipt, Message, MessageStatus,
     OutboxEntry, OutboxState,
 )
-from models.care import Campaign, CampaignTarget, CareTask, CareTaskTarget, Segment
+from models.care import AutomationRun, Campaign, CampaignTarget, CareTask, CareTaskTarget, Segment
 from models.commission import Attribution, CommissionEntry, CommissionPeriod, CommissionRule
 from models.ranking import CustomerScore, ModelVersion, SuggestionOutcome
 from models.console import QuickReply  # noqa: F401  (console area)
 
 __all__ = [
-    "Base", "utcnow", "ApiToken", "Role", "Setting", "Staff", "Store", "ChannelIdentity",
+    "AutomationRun", "Base", "utcnow", "ApiToken", "Role", "Setting", "Staff", "Store", "ChannelIdentity",
     "Customer", "CustomerOptOut", "CustomerTag", "FollowerBinding", "Stage", "Tag", "TagSource",
     "ORDER_STATUSES", "Order", "OrderItem", "OrderStatus", "Product", "can_transition",
     "ChannelAccount", "ConsoleEvent", "Conversation", "Direction", "Message", "MessageStatus",

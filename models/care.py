@@ -52,6 +52,8 @@ class CareTaskTarget(Base):
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     status: Mapped[str] = mapped_column(String(16), default="todo")  # todo, sent, replied, bought, fallback, skipped
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    skip_reason: Mapped[str | None] = mapped_column(String(160))
+    sent_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -81,5 +83,20 @@ class CampaignTarget(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     group: Mapped[str] = mapped_column(String(10))  # treatment | holdout
     status: Mapped[str] = mapped_column(String(16), default="planned")  # planned, skipped, sent…
-    skip_reason: Mapped[str | None] = mapped_column(String(120))
+    skip_reason: Mapped[str | None] = mapped_column(String(160))
+    skip_code: Mapped[str | None] = mapped_column(String(16))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+
+class AutomationRun(Base):
+    """One routine automation fired for one event of one customer — its idempotency key."""
+
+    __tablename__ = "automation_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # auto:<rule>:<event>:<customer>
+    rule: Mapped[str] = mapped_column(String(32), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | skipped
+    reason: Mapped[str | None] = mapped_column(String(160))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

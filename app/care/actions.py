@@ -1,0 +1,217 @@
+"""Care tasks (关怀任务): head office picks a segment, each target goes to the clerk who owns it.
+
+``create_care_task`` splits the segment's customers to their owning clerks with one
+INSERT … SELECT and tells each clerk's console. Target statuses follow what happens in the same
+transactions as the events (a message sent → sent, a reply → replied, a paid order → bought).
+``close_due_tasks`` runs on the scheduler: at the deadline, the targets nobody reached fall back
+to a mass send over the best allowed channel, or are left, as the task says.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import Integer, case, cast, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from app import realtime
+from app.care.segments import segment_customer_ids
+from app.errors import Forbidden, Invalid, NotFound
+from models import (CareTask, CareTaskTarget, Customer, FollowerBinding, Order, Product, Role,
+                    Segment, Staff, utcnow)
+from models.commerce import PAID_STATUSES
+
+FALLBACKS = ("mass_send", "leave")
+SCENARIOS = ("催付", "补货", "生日", "节日", "休眠唤醒", "新品", "售后关怀", "自定义")
+_jinja = SandboxedEnvironment(autoescape=False)
+
+# Status only moves forward along this order ("fallback" and "skipped" close a target).
+_RANK = {"todo": 0, "sent": 1, "fallback": 1, "replied": 2, "bought": 3, "skipped": 0}
+
+
+def _validate(session: Session, data: dict[str, Any], now: dt.datetime) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    if not str(data.get("title") or "").strip():
+        fields["title"] = "required"
+    deadline = data.get("deadline")
+    if not isinstance(deadline, dt.datetime):
+        fields["deadline"] = "required, an ISO 8601 time"
+    elif deadline <= now:
+        fields["deadline"] = "is in the past"
+    if data.get("fallback", "mass_send") not in FALLBACKS:
+        fields["fallback"] = f"one of {', '.join(FALLBACKS)}"
+    if data.get("scenario") and data["scenario"] not in SCENARIOS:
+        fields["scenario"] = f"one of {', '.join(SCENARIOS)}"
+    template = data.get("template")
+    if template:
+        try:
+            render_copy(template, {"customer_name": "张三", "clerk_name": "小王", "brand": "品牌"})
+        except TemplateError as exc:
+            fields["template"] = f"does not render: {exc}"
+    elif data.get("fallback", "mass_send") == "mass_send":
+        fields["template"] = "required when the fallback is a mass send"
+    skus = data.get("product_skus") or []
+    if not isinstance(skus, list) or not all(isinstance(x, str) for x in skus):
+        fields["product_skus"] = "a list of SKUs"
+    elif skus:
+        known = set(session.scalars(select(Product.sku).where(Product.sku.in_(skus))))
+        missing = [x for x in skus if x not in known]
+        if missing:
+            fields["product_skus"] = f"unknown SKU {', '.join(missing[:5])}"
+    return fields
+
+
+def render_copy(template: str, context: dict[str, Any]) -> str:
+    return _jinja.from_string(template).render(**context).strip()
+
+
+def create_care_task(session: Session, staff: Staff, data: dict[str, Any],
+                     now: dt.datetime | None = None) -> tuple[CareTask, dict[int, int]]:
+    """Create the task and its targets; return it and the number of targets per clerk."""
+    now = now or utcnow()
+    if staff.role != Role.hq:
+        raise Forbidden("only head office creates care tasks")
+    segment = session.get(Segment, data.get("segment_id")) if isinstance(data.get("segment_id"), int) else None
+    fields = _validate(session, data, now)
+    if segment is None:
+        fields["segment_id"] = "unknown segment"
+    if fields:
+        raise Invalid("invalid care task", fields)
+    members = segment_customer_ids(session, segment.filter)
+    count = session.scalar(select(func.count()).select_from(members.subquery()))
+    if not count:
+        raise Invalid("the segment is empty", {"segment_id": "no customer matches this segment now"})
+    task = CareTask(title=data["title"].strip(), goal=data.get("goal"), segment_id=segment.id,
+                    scenario=data.get("scenario"), template=data.get("template"),
+                    product_skus=data.get("product_skus") or [], deadline=data["deadline"],
+                    fallback=data.get("fallback", "mass_send"), status="open",
+                    created_by=staff.id, created_at=now)
+    session.add(task)
+    session.flush()
+    owner = (select(FollowerBinding.customer_id, FollowerBinding.clerk_id)
+             .where(FollowerBinding.is_owner.is_(True), FollowerBinding.ended_at.is_(None))
+             .subquery())
+    member_ids = members.subquery()
+    session.execute(insert(CareTaskTarget).from_select(
+        ["task_id", "customer_id", "clerk_id", "status", "updated_at"],
+        select(literal(task.id), member_ids.c[0], owner.c.clerk_id, literal("todo"), literal(now, type_=CareTask.created_at.type))
+        .select_from(member_ids.outerjoin(owner, owner.c.customer_id == member_ids.c[0]))))
+    per_clerk = dict(session.execute(
+        select(CareTaskTarget.clerk_id, func.count()).where(CareTaskTarget.task_id == task.id,
+                                                            CareTaskTarget.clerk_id.is_not(None))
+        .group_by(CareTaskTarget.clerk_id)).all())
+    for clerk_id, n in per_clerk.items():
+        realtime.publish(session, realtime.clerk_room(clerk_id), realtime.TASK_ASSIGNED,
+                         task_assigned_payload(task, n))
+    return task, per_clerk
+
+
+def task_assigned_payload(task: CareTask, targets: int) -> dict[str, Any]:
+    return {"task_id": task.id, "title": task.title, "scenario": task.scenario,
+            "deadline": task.deadline.isoformat(), "targets": targets}
+
+
+def reassign_targets(session: Session, staff: Staff, task_id: int, target_ids: list[int],
+                     clerk_id: int) -> int:
+    """Move targets to another clerk (a manager within their store; head office anywhere)."""
+    if staff.role == Role.clerk:
+        raise Forbidden("only managers and head office reassign targets")
+    task = session.get(CareTask, task_id)
+    if task is None:
+        raise NotFound("task not found", {"task_id": "no such task"})
+    clerk = session.get(Staff, clerk_id)
+    if clerk is None or clerk.role != Role.clerk or not clerk.active:
+        raise Invalid("invalid clerk", {"clerk_id": "not an active clerk"})
+    targets = list(session.scalars(select(CareTaskTarget).where(
+        CareTaskTarget.task_id == task_id, CareTaskTarget.id.in_(target_ids))))
+    missing = set(target_ids) - {t.id for t in targets}
+    if missing:
+        raise Invalid("unknown targets", {"target_ids": f"not in this task: {sorted(missing)[:5]}"})
+    if staff.role == Role.manager:
+        store_clerks = set(session.scalars(select(Staff.id).where(Staff.store_id == staff.store_id)))
+        if clerk_id not in store_clerks or any(t.clerk_id not in store_clerks for t in targets):
+            raise Forbidden("managers reassign only within their store")
+    for t in targets:
+        t.clerk_id = clerk_id
+    session.flush()
+    realtime.publish(session, realtime.clerk_room(clerk_id), realtime.TASK_ASSIGNED,
+                     task_assigned_payload(task, len(targets)))
+    return len(targets)
+
+
+def _advance(session: Session, customer_id: int, new_status: str, now: dt.datetime,
+             message_id: int | None = None) -> None:
+    lower = [s for s, r in _RANK.items() if r < _RANK[new_status] and s != "skipped"]
+    values: dict[str, Any] = {"status": new_status, "updated_at": now}
+    if new_status == "sent":
+        values.update(sent_at=now, message_id=message_id)
+    open_tasks = select(CareTask.id).where(CareTask.status == "open")
+    session.execute(update(CareTaskTarget).where(
+        CareTaskTarget.customer_id == customer_id, CareTaskTarget.status.in_(lower),
+        CareTaskTarget.task_id.in_(open_tasks)).values(**values))
+
+
+def on_message_sent(session: Session, message_id: int, customer_id: int) -> None:
+    _advance(session, customer_id, "sent", utcnow(), message_id)
+
+
+def on_message_received(session: Session, message_id: int, customer_id: int) -> None:
+    # A reply counts only for targets that were already reached.
+    now = utcnow()
+    open_tasks = select(CareTask.id).where(CareTask.status == "open")
+    session.execute(update(CareTaskTarget).where(
+        CareTaskTarget.customer_id == customer_id, CareTaskTarget.status.in_(("sent", "fallback")),
+        CareTaskTarget.task_id.in_(open_tasks)).values(status="replied", updated_at=now))
+
+
+def on_order_recorded(session: Session, order_ids: list[int], customer_ids: list[int]) -> None:
+    """A paid order after a target was reached makes it a buyer (also after the deadline)."""
+    if not order_ids:
+        return
+    paid = session.execute(select(Order.customer_id, func.min(Order.paid_at)).where(
+        Order.id.in_(order_ids), Order.status.in_(PAID_STATUSES), Order.paid_at.is_not(None))
+        .group_by(Order.customer_id)).all()
+    now = utcnow()
+    for customer_id, paid_at in paid:
+        session.execute(update(CareTaskTarget).where(
+            CareTaskTarget.customer_id == customer_id,
+            CareTaskTarget.status.in_(("sent", "fallback", "replied")),
+            CareTaskTarget.sent_at.is_not(None), CareTaskTarget.sent_at <= paid_at,
+        ).values(status="bought", updated_at=now))
+
+
+def progress(session: Session, task_id: int, store_id: int | None = None) -> dict[str, Any]:
+    """Completion, replies, buyers and revenue per clerk and store (one aggregate query each)."""
+    task = session.get(CareTask, task_id)
+    if task is None:
+        raise NotFound("task not found", {"task_id": "no such task"})
+    reached = CareTaskTarget.status.in_(("sent", "fallback", "replied", "bought"))
+    revenue = (select(func.coalesce(func.sum(Order.amount_fen - Order.refund_amount_fen), 0))
+               .where(Order.customer_id == CareTaskTarget.customer_id,
+                      Order.status.in_(PAID_STATUSES), Order.paid_at >= CareTaskTarget.sent_at)
+               .correlate(CareTaskTarget).scalar_subquery())
+    q = (select(Staff.store_id, CareTaskTarget.clerk_id, Staff.display_name,
+                func.count().label("targets"),
+                func.sum(cast(reached, Integer)).label("reached"),
+                func.sum(cast(CareTaskTarget.status.in_(("replied", "bought")), Integer)).label("replied"),
+                func.sum(cast(CareTaskTarget.status == "bought", Integer)).label("buyers"),
+                func.sum(cast(CareTaskTarget.status == "skipped", Integer)).label("skipped"),
+                func.coalesce(func.sum(case((CareTaskTarget.status == "bought", revenue), else_=0)), 0).label("revenue_fen"))
+         .select_from(CareTaskTarget).outerjoin(Staff, Staff.id == CareTaskTarget.clerk_id)
+         .where(CareTaskTarget.task_id == task_id)
+         .group_by(Staff.store_id, CareTaskTarget.clerk_id, Staff.display_name))
+    if store_id is not None:
+        q = q.where(Staff.store_id == store_id)
+    clerks = [dict(r._mapping) for r in session.execute(q)]
+    stores: dict[Any, dict[str, int]] = {}
+    for c in clerks:
+        agg = stores.setdefault(c["store_id"], {"store_id": c["store_id"], "targets": 0, "reached": 0,
+                                                "replied": 0, "buyers": 0, "skipped": 0, "revenue_fen": 0})
+        for k in ("targets", "reached", "replied", "buyers", "skipped", "revenue_fen"):
+            agg[k] += int(c[k] or 0)
+    total = {k: sum(s[k] for s in stores.values()) for k in ("targets", "reached", "replied", "buyers", "skipped", "revenue_fen")}
+    return {"task_id": task_id, "total": total, "stores": list(stores.values()),
+            "clerks": [{k: (int(v) if isinstance(v, (int, float)) and k != "display_name" else v)
+                        for k, v in c.items()} for c in clerks]}

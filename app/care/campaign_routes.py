@@ -1,0 +1,112 @@
+"""``/api/v1/campaigns``: create (and plan), send, report with uplift, CSV export."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import func, select
+
+from app import db, jobs
+from app.auth import current_staff, staff_required
+from app.care import campaigns
+from app.care.routes import parse_time
+from app.customers.serialize import yuan
+from app.errors import Invalid, NotFound
+from models import Campaign, CampaignTarget, Customer, Staff
+
+bp = Blueprint("campaigns", __name__, url_prefix="/api/v1")
+
+
+def campaign_json(c: Campaign, counts: dict[str, int] | None = None) -> dict:
+    return {"id": c.id, "name": c.name, "segment_id": c.segment_id, "channel": c.channel,
+            "content": c.content, "holdout_pct": c.holdout_pct, "status": c.status,
+            "unit_cost": yuan(c.unit_cost_fen),
+            "scheduled_at": c.scheduled_at.isoformat() if c.scheduled_at else None,
+            "sent_at": c.sent_at.isoformat() if c.sent_at else None,
+            "created_at": c.created_at.isoformat(), "counts": counts or {}}
+
+
+def _days() -> int:
+    raw = request.args.get("days", "14")
+    if not raw.isdigit():
+        raise Invalid("invalid window", {"days": "a whole number of days"})
+    return int(raw)
+
+
+@bp.get("/campaigns")
+@staff_required("hq", "manager")
+def list_campaigns():
+    s = db.session()
+    rows = list(s.scalars(select(Campaign).order_by(Campaign.created_at.desc()).limit(100)))
+    counts: dict[int, dict[str, int]] = {c.id: {} for c in rows}
+    for cid, status, n in s.execute(select(CampaignTarget.campaign_id, CampaignTarget.status, func.count())
+                                    .where(CampaignTarget.campaign_id.in_(counts))
+                                    .group_by(CampaignTarget.campaign_id, CampaignTarget.status)):
+        counts[cid][status] = n
+    return jsonify({"campaigns": [campaign_json(c, counts[c.id]) for c in rows]})
+
+
+@bp.post("/campaigns")
+@staff_required("hq")
+def create():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("body must be a JSON object", {"body": "expected an object"})
+    if data.get("scheduled_at") is not None:
+        data = {**data, "scheduled_at": parse_time(data["scheduled_at"], "scheduled_at")}
+    with db.transaction() as s:
+        campaign = campaigns.create_campaign(s, s.get(Staff, current_staff().id), data)
+        body = campaign_json(campaign)
+        body["preview"] = campaigns.plan_preview(s, campaign)
+    return jsonify(body), 201
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@staff_required("hq", "manager")
+def get(campaign_id: int):
+    c = db.session().get(Campaign, campaign_id)
+    if c is None:
+        raise NotFound("campaign not found", {"campaign_id": "no such campaign"})
+    return jsonify(campaign_json(c))
+
+
+@bp.post("/campaigns/<int:campaign_id>/send")
+@staff_required("hq")
+def send(campaign_id: int):
+    c = db.session().get(Campaign, campaign_id)
+    if c is None:
+        raise NotFound("campaign not found", {"campaign_id": "no such campaign"})
+    if c.status not in ("planned", "sending"):
+        raise Invalid("campaign already sent", {"status": c.status})
+    jobs.enqueue(campaigns.send_campaign, campaign_id)
+    return jsonify({"queued": True, "campaign_id": campaign_id}), 202
+
+
+@bp.get("/campaigns/<int:campaign_id>/report")
+@staff_required("hq", "manager")
+def report(campaign_id: int):
+    body = campaigns.campaign_report(db.session(), campaign_id, _days())
+    for k in ("revenue_fen", "holdout_revenue_fen", "cost_fen"):
+        body[k.replace("_fen", "")] = yuan(body[k])
+    body["uplift"]["incremental_revenue"] = yuan(body["uplift"]["incremental_revenue_fen"])
+    return jsonify(body)
+
+
+@bp.get("/campaigns/<int:campaign_id>/report.csv")
+@staff_required("hq", "manager")
+def report_csv(campaign_id: int):
+    """One line per target: group, status, skip reason — joinable with orders by external id."""
+    s = db.session()
+    if s.get(Campaign, campaign_id) is None:
+        raise NotFound("campaign not found", {"campaign_id": "no such campaign"})
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["customer_external_id", "customer_name", "group", "status", "skip_reason"])
+    for ext, name, group, status, reason in s.execute(
+            select(Customer.external_id, Customer.name, CampaignTarget.group, CampaignTarget.status,
+                   CampaignTarget.skip_reason).join(Customer, Customer.id == CampaignTarget.customer_id)
+            .where(CampaignTarget.campaign_id == campaign_id).order_by(CampaignTarget.id)):
+        w.writerow([ext, name, group, status, reason or ""])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",  # BOM: Excel opens UTF-8 Chinese
+                    headers={"Content-Disposition": f"attachment; filename=campaign-{campaign_id}.csv"})

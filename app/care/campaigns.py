@@ -1,0 +1,245 @@
+"""Campaigns: a send to a segment over one channel with a random, stable holdout.
+
+``create_campaign`` validates and plans in one transaction: every member of the segment becomes a
+target in the treatment group or the holdout (stable per customer, see ``assistant.experiment``),
+and the contact policy previews who would be skipped. ``send_campaign`` (a job) sends the
+treatment group through the outbox under the policy, in batches of one transaction each, and is
+safe to run twice (client ids are per campaign and customer). ``campaign_report`` measures what it
+earned against the holdout, from the orders in the database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from typing import Any
+
+from jinja2 import TemplateError
+from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from app import db
+from app.care.actions import render_copy
+from app.care.segments import segment_customer_ids
+from app.contact.service import decide_many
+from app.errors import DomainError, Forbidden, Invalid, NotFound
+from app.messaging.actions import send_message
+from assistant.experiment import GroupResult, in_holdout, uplift
+from models import (Campaign, CampaignTarget, ChannelIdentity, Conversation, Customer,
+                    CustomerOptOut, Direction, FollowerBinding, Message, MessageStatus, Order,
+                    Role, Segment, Staff, utcnow)
+from models.commerce import PAID_STATUSES
+
+log = logging.getLogger("daogou.campaigns")
+CAMPAIGN_CHANNELS = ("wecom", "wechat-oa", "sms", "email", "bridge", "loopback")
+BATCH = 500
+# Default per-message cost (fen) when head office gives none: SMS ≈ ¥0.045 a segment, the rest free.
+DEFAULT_UNIT_COST_FEN = {"sms": 5}
+
+
+def _reachable_clause(channel: str):
+    if channel == "sms":
+        addr = Customer.phone.is_not(None)
+    elif channel == "email":
+        addr = Customer.email.is_not(None)
+    else:
+        addr = exists().where(ChannelIdentity.customer_id == Customer.id, ChannelIdentity.channel == channel)
+    opted = exists().where(CustomerOptOut.customer_id == Customer.id, CustomerOptOut.channel == channel)
+    return and_(addr, ~opted)
+
+
+def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
+                    now: dt.datetime | None = None) -> Campaign:
+    """Validate, then plan the targets (groups and policy preview) in the same transaction."""
+    now = now or utcnow()
+    if staff.role != Role.hq:
+        raise Forbidden("only head office runs campaigns")
+    fields: dict[str, str] = {}
+    name = str(data.get("name") or "").strip()
+    if not name:
+        fields["name"] = "required"
+    segment = session.get(Segment, data["segment_id"]) if isinstance(data.get("segment_id"), int) else None
+    if segment is None:
+        fields["segment_id"] = "unknown segment"
+    channel = data.get("channel")
+    if channel not in CAMPAIGN_CHANNELS:
+        fields["channel"] = f"one of {', '.join(CAMPAIGN_CHANNELS)}"
+    holdout = data.get("holdout_pct", 10)
+    if isinstance(holdout, bool) or not isinstance(holdout, int) or not 0 <= holdout <= 50:
+        fields["holdout_pct"] = "a whole number from 0 to 50"
+    text = (data.get("content") or {}).get("text") if isinstance(data.get("content"), dict) else None
+    if not text or not str(text).strip():
+        fields["content.text"] = "required"
+    else:
+        try:
+            render_copy(text, {"customer_name": "张三", "clerk_name": "小王", "brand": "品牌"})
+        except TemplateError as exc:
+            fields["content.text"] = f"does not render: {exc}"
+    unit_cost = data.get("unit_cost_fen", DEFAULT_UNIT_COST_FEN.get(channel or "", 0))
+    if isinstance(unit_cost, bool) or not isinstance(unit_cost, int) or unit_cost < 0:
+        fields["unit_cost_fen"] = "a whole number of fen, not negative"
+    scheduled_at = data.get("scheduled_at")
+    if scheduled_at is not None and (not isinstance(scheduled_at, dt.datetime) or scheduled_at < now - dt.timedelta(minutes=1)):
+        fields["scheduled_at"] = "must be a time in the future"
+    if fields:
+        raise Invalid("invalid campaign", fields)
+
+    members = segment_customer_ids(session, segment.filter, now).subquery()
+    total = session.scalar(select(func.count()).select_from(members))
+    if not total:
+        raise Invalid("the segment is empty", {"segment_id": "no customer matches this segment now"})
+    reachable = session.scalar(select(func.count()).select_from(Customer).where(
+        Customer.id.in_(select(members.c[0])), _reachable_clause(channel)))
+    if not reachable:
+        raise Invalid("no target can receive this channel",
+                      {"channel": f"none of the {total} customers is reachable on {channel}"})
+
+    campaign = Campaign(name=name, segment_id=segment.id, channel=channel, content={"text": text},
+                        scheduled_at=scheduled_at, holdout_pct=holdout, status="planned",
+                        unit_cost_fen=unit_cost, created_by=staff.id, created_at=now)
+    session.add(campaign)
+    session.flush()
+    ids = list(session.scalars(select(members.c[0])))
+    rows = [{"campaign_id": campaign.id, "customer_id": cid,
+             "group": "holdout" if in_holdout(campaign.id, cid, holdout) else "treatment",
+             "status": "planned"} for cid in ids]
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(CampaignTarget), rows[i:i + 5000])
+    return campaign
+
+
+def plan_preview(session: Session, campaign: Campaign, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Who the policy would skip if it were sent now (no slot is taken)."""
+    now = now or utcnow()
+    ids = list(session.scalars(select(CampaignTarget.customer_id).where(
+        CampaignTarget.campaign_id == campaign.id, CampaignTarget.group == "treatment")))
+    decisions = decide_many(session, ids, purpose="marketing", now=now, channel=campaign.channel,
+                            text=campaign.content.get("text"), reserve=False)
+    reasons = Counter(d.reason for d in decisions.values() if not d.allowed)
+    return {"treatment": len(ids), "would_send": sum(d.allowed for d in decisions.values()),
+            "would_skip": [{"reason": r, "count": n} for r, n in reasons.most_common()]}
+
+
+def send_campaign(campaign_id: int) -> dict[str, int]:
+    """Send the planned treatment targets under the contact policy; safe to run again."""
+    database = db.get_db()
+    counts = {"sent": 0, "skipped": 0}
+    with database.transaction() as s:
+        campaign = s.get(Campaign, campaign_id)
+        if campaign is None or campaign.status not in ("planned", "sending"):
+            return counts
+        campaign.status = "sending"
+        campaign.sent_at = campaign.sent_at or utcnow()
+        channel, text = campaign.channel, campaign.content["text"]
+    with database.Session() as s:
+        todo = list(s.scalars(select(CampaignTarget.id).where(
+            CampaignTarget.campaign_id == campaign_id, CampaignTarget.group == "treatment",
+            CampaignTarget.status == "planned").order_by(CampaignTarget.id)))
+    for i in range(0, len(todo), BATCH):
+        with database.transaction() as s:
+            _send_batch(s, campaign_id, channel, text, todo[i:i + BATCH], counts)
+    with database.transaction() as s:
+        s.get(Campaign, campaign_id).status = "sent"
+    log.info("campaign sent", extra={"campaign_id": campaign_id, **counts})
+    return counts
+
+
+def _send_batch(s: Session, campaign_id: int, channel: str, text: str, target_ids: list[int],
+                counts: dict[str, int]) -> None:
+    now = utcnow()
+    targets = list(s.scalars(select(CampaignTarget).where(CampaignTarget.id.in_(target_ids),
+                                                          CampaignTarget.status == "planned")))
+    ids = [t.customer_id for t in targets]
+    owners = dict(s.execute(select(FollowerBinding.customer_id, FollowerBinding.clerk_id).where(
+        FollowerBinding.customer_id.in_(ids), FollowerBinding.is_owner.is_(True),
+        FollowerBinding.ended_at.is_(None))).all())
+    names = dict(s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
+    decisions = decide_many(s, ids, purpose="marketing", now=now, channel=channel, text=None,
+                            mass=channel == "wecom")
+    for t in targets:
+        d, clerk = decisions[t.customer_id], owners.get(t.customer_id)
+        if clerk is None:
+            t.status, t.skip_code, t.skip_reason = "skipped", "no_owner", "客户没有负责导购"
+        elif not d.allowed:
+            t.status, t.skip_code, t.skip_reason = "skipped", d.code, d.reason[:160]
+        else:
+            body = render_copy(text, {"customer_name": names.get(t.customer_id, ""), "clerk_name": "", "brand": ""})
+            try:
+                msg, _ = send_message(s, clerk_id=clerk, customer_id=t.customer_id, body=body, channel=channel,
+                                      purpose="marketing", client_id=f"campaign:{campaign_id}:{t.customer_id}",
+                                      payload={"campaign_id": campaign_id, "mass": channel == "wecom"})
+            except DomainError as exc:
+                t.status, t.skip_code, t.skip_reason = "skipped", "invalid", exc.message[:160]
+            else:
+                t.status, t.message_id = "sent", msg.id
+        counts["sent" if t.status == "sent" else "skipped"] += 1
+
+
+def campaign_report(session: Session, campaign_id: int, days: int = 14) -> dict[str, Any]:
+    """Planned, skipped by reason, sent, delivered, replied, buyers, revenue, cost, ROI, uplift."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("campaign not found", {"campaign_id": "no such campaign"})
+    if not isinstance(days, int) or not 1 <= days <= 365:
+        raise Invalid("invalid window", {"days": "a whole number of days from 1 to 365"})
+    start = campaign.sent_at or campaign.created_at
+    end = start + dt.timedelta(days=days)
+    groups = dict(session.execute(select(CampaignTarget.group, func.count()).where(
+        CampaignTarget.campaign_id == campaign_id).group_by(CampaignTarget.group)).all())
+    skipped = [{"code": code, "reason": reason, "count": n} for code, reason, n in session.execute(
+        select(CampaignTarget.skip_code, CampaignTarget.skip_reason, func.count())
+        .where(CampaignTarget.campaign_id == campaign_id, CampaignTarget.status == "skipped")
+        .group_by(CampaignTarget.skip_code, CampaignTarget.skip_reason).order_by(func.count().desc()))]
+    sent = session.scalar(select(func.count()).where(CampaignTarget.campaign_id == campaign_id,
+                                                     CampaignTarget.status == "sent"))
+    delivered = session.scalar(select(func.count()).select_from(CampaignTarget).join(
+        Message, Message.id == CampaignTarget.message_id).where(
+        CampaignTarget.campaign_id == campaign_id,
+        Message.status.in_((MessageStatus.delivered, MessageStatus.read))))
+    replied = session.scalar(select(func.count()).select_from(CampaignTarget).where(
+        CampaignTarget.campaign_id == campaign_id, CampaignTarget.status == "sent",
+        exists().where(Conversation.customer_id == CampaignTarget.customer_id,
+                       Message.conversation_id == Conversation.id,
+                       Message.direction == Direction.inbound,
+                       Message.created_at > start, Message.created_at <= end)))
+    # One row per (group, buyer): net revenue of paid orders inside the window.
+    per_buyer = (select(CampaignTarget.group.label("grp"), Order.customer_id,
+                        func.sum(Order.amount_fen - Order.refund_amount_fen).label("revenue"))
+                 .join(Order, Order.customer_id == CampaignTarget.customer_id)
+                 .where(CampaignTarget.campaign_id == campaign_id,
+                        or_(Order.status.in_(PAID_STATUSES), Order.status == "refunded"),
+                        Order.paid_at > start, Order.paid_at <= end)
+                 .group_by(CampaignTarget.group, Order.customer_id).subquery())
+    outcome = {g: (n, int(r or 0)) for g, n, r in session.execute(
+        select(per_buyer.c.grp, func.count(), func.sum(per_buyer.c.revenue)).group_by(per_buyer.c.grp))}
+    treat = GroupResult(groups.get("treatment", 0), *outcome.get("treatment", (0, 0)))
+    hold = GroupResult(groups.get("holdout", 0), *outcome.get("holdout", (0, 0)))
+    cost = sent * campaign.unit_cost_fen
+    up = uplift(treat, hold, cost)
+    return {
+        "campaign_id": campaign.id, "name": campaign.name, "channel": campaign.channel,
+        "status": campaign.status, "window_days": days,
+        "window": [start.isoformat(), end.isoformat()],
+        "planned": treat.customers + hold.customers, "treatment": treat.customers, "holdout": hold.customers,
+        "skipped": sum(x["count"] for x in skipped), "skipped_by_reason": skipped,
+        "sent": sent, "delivered": delivered, "replied": replied,
+        "buyers": treat.buyers, "revenue_fen": treat.revenue_fen,
+        "conversion": treat.conversion,
+        "holdout_buyers": hold.buyers, "holdout_revenue_fen": hold.revenue_fen,
+        "holdout_conversion": hold.conversion,
+        "cost_fen": cost,
+        "raw_roi": up.raw_roi,
+        "uplift": {"conversion_diff": up.conversion_diff, "conversion_ci95": list(up.conversion_ci),
+                   "incremental_buyers": up.incremental_buyers,
+                   "incremental_revenue_fen": up.incremental_revenue_fen, "roi": up.roi},
+    }
+
+
+def due_campaigns() -> list[int]:
+    """Send every planned campaign whose scheduled time has come (the scheduler calls this)."""
+    with db.get_db().Session() as s:
+        ids = list(s.scalars(select(Campaign.id).where(
+            Campaign.status == "planned", Campaign.scheduled_at.is_not(None), Campaign.scheduled_at <= utcnow())))
+    for cid in ids:
+        send_campaign(cid)
+    return ids
