@@ -22,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import channels, contact, customers, messaging
     from app import console, staff
     from app import ingest
+    from app import commission
 
     logs.init_app(app)
     errors.init_app(app)
@@ -39,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     messaging.init_app(app)
     contact.init_app(app)
     channels.init_app(app)
+    commission.init_app(app)
 
     console.init_app(app)
     staff.init_app(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, utcnow
@@ -31,15 +31,31 @@ class CommissionRule(Base):
 
 
 class Attribution(Base):
-    """Which clerk an order counts for, and the rule that decided it."""
+    """Which clerk an order counts for, and the rule that decided it.
+
+    An order has one row per clerk it counts for: one row at share 10000 bp, or several rows
+    summing to 10000 when a split rule shares it. Written once, never changed: a later handover
+    does not move an order that was already attributed.
+    """
 
     __tablename__ = "attributions"
+    __table_args__ = (
+        UniqueConstraint("order_id", "clerk_id"),
+        Index("ix_attributions_clerk_period", "clerk_id", "period"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     clerk_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     rule: Mapped[str] = mapped_column(String(32))  # owner, last_touch, in_store, split
     share_bp: Mapped[int] = mapped_column(default=10000)
+    # The clerk's store when the order was attributed, so a later transfer keeps history put.
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7), default="")  # YYYY-MM the order was paid in
+    sales_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # this clerk's share of the order
+    # The share after exclusions (clearance…): what percent and tier rules count.
+    commissionable_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # why: binding since, last message at
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -1,0 +1,430 @@
+"""Commission rules (提成规则) and the arithmetic that turns attributed orders into ledger lines.
+
+Plain Python and pandas. Rule kinds:
+
+- ``percent``: ``rate_bp`` of the order lines it matches — a ``sku``, else a ``category``, else
+  every line. Each line earns under its most specific matching rule (sku > category > all), then
+  the higher ``priority``, then the newer rule.
+- ``fixed``: ``amount_fen`` once per order that holds a matching commissionable line.
+- ``tier``: monthly tiers by attributed sales, marginal like tax brackets: the part of a clerk's
+  month-to-date commissionable sales above ``from_fen`` earns ``rate_bp``. An order earns
+  R(before + its sales) − R(before), so a clerk's month totals R(month sales) whatever the order
+  in which orders arrive. One tier rule applies per order (highest priority, then newest).
+- ``exclusion``: lines of a sku or category (clearance…) earn nothing and do not count for tiers.
+
+A rule applies to orders paid in ``[effective_from, effective_to)``: changing a rule ends it and
+starts a new one, so the change reaches only later orders. Amounts are integer fen, rounded half
+up once per ledger line. When an order is split, each clerk's part of every line is
+``line × share_bp / 10000`` rounded down, the primary clerk taking the remainder, so parts add up
+to the line exactly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("percent", "fixed", "tier", "exclusion")
+MAX_RATE_BP = 10_000
+MAX_FIXED_FEN = 100_000_00  # ¥100,000 per order is already a typo, not a bonus
+_YUAN = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
+_INT64_SAFE = 2**62
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A commission rule as the arithmetic needs it (built from ``models.CommissionRule``)."""
+
+    id: int
+    name: str
+    kind: str
+    effective_from: dt.datetime
+    effective_to: dt.datetime | None = None
+    category: str | None = None
+    sku: str | None = None
+    rate_bp: int | None = None
+    amount_fen: int | None = None
+    tiers: tuple[tuple[int, int], ...] = field(default_factory=tuple)  # (from_fen, rate_bp), ascending
+    priority: int = 100
+
+    @property
+    def specificity(self) -> int:
+        return 2 if self.sku else 1 if self.category else 0
+
+
+def parse_yuan(value: Any) -> int | None:
+    """"268.00" (or 268) → 26800 fen; None when it is not an amount with at most 2 decimals."""
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value).strip()
+    if not _YUAN.match(text):
+        return None
+    try:
+        return int((Decimal(text) * 100).to_integral_exact())
+    except InvalidOperation:
+        return None
+
+
+def yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else None
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def validate_rule(payload: Any, now: dt.datetime) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check a rule from the API; return the model's column values and ``{field: reason}``.
+
+    Money comes in yuan strings (``amount``, ``tiers[].from``), rates in basis points, times in
+    ISO 8601 with an offset. ``effective_from`` defaults to now.
+    """
+    errors: dict[str, str] = {}
+    if not isinstance(payload, dict):
+        return {}, {"": "must be an object"}
+    known = {"name", "kind", "category", "sku", "rate_bp", "amount", "tiers", "priority",
+             "effective_from", "effective_to"}
+    for key in sorted(set(payload) - known):
+        errors[key] = "unknown field"
+    out: dict[str, Any] = {}
+
+    name = payload.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 120:
+        errors["name"] = "required, at most 120 characters"
+    else:
+        out["name"] = name.strip()
+    kind = payload.get("kind")
+    if kind not in KINDS:
+        errors["kind"] = f"one of {', '.join(KINDS)}"
+        return out, errors
+    out["kind"] = kind
+
+    for key, limit in (("category", 40), ("sku", 64)):
+        v = payload.get(key)
+        if v is not None and (not isinstance(v, str) or not v.strip() or len(v) > limit):
+            errors[key] = f"a non-empty string of at most {limit} characters, or null"
+        out[key] = v.strip() if isinstance(v, str) and v.strip() else None
+    if out.get("category") and out.get("sku"):
+        errors["sku"] = "give a sku or a category, not both"
+    if kind == "exclusion" and not (out.get("category") or out.get("sku")):
+        errors["category"] = "an exclusion names a category or a sku"
+    if kind == "tier" and (out.get("category") or out.get("sku")):
+        errors["category"] = "tiers count all of a clerk's sales; use exclusions to leave some out"
+
+    rate = payload.get("rate_bp")
+    if kind == "percent":
+        if isinstance(rate, bool) or not isinstance(rate, int) or not 0 <= rate <= MAX_RATE_BP:
+            errors["rate_bp"] = f"basis points from 0 to {MAX_RATE_BP} (300 = 3%)"
+        else:
+            out["rate_bp"] = rate
+    elif rate is not None:
+        errors["rate_bp"] = f"only for percent rules"
+
+    amount = payload.get("amount")
+    if kind == "fixed":
+        fen = parse_yuan(amount)
+        if fen is None or not 0 < fen <= MAX_FIXED_FEN:
+            errors["amount"] = f"yuan per order, e.g. \"5.00\", above 0 and at most {yuan(MAX_FIXED_FEN)}"
+        else:
+            out["amount_fen"] = fen
+    elif amount is not None:
+        errors["amount"] = "only for fixed rules"
+
+    tiers = payload.get("tiers")
+    if kind == "tier":
+        parsed, reason = _parse_tiers(tiers)
+        if reason:
+            errors.update(reason)
+        else:
+            out["tiers"] = [{"from_fen": f, "rate_bp": r} for f, r in parsed]
+    elif tiers is not None:
+        errors["tiers"] = "only for tier rules"
+
+    priority = payload.get("priority", 100)
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 1000:
+        errors["priority"] = "a whole number from 0 to 1000"
+    else:
+        out["priority"] = priority
+
+    start = payload.get("effective_from")
+    start_at = now if start is None else _parse_time(start)
+    if start_at is None:
+        errors["effective_from"] = "ISO 8601 time with an offset, e.g. 2026-12-01T00:00:00+08:00"
+    else:
+        out["effective_from"] = start_at.astimezone(dt.timezone.utc)
+    end = payload.get("effective_to")
+    if end is not None:
+        end_at = _parse_time(end)
+        if end_at is None:
+            errors["effective_to"] = "ISO 8601 time with an offset, or null"
+        elif start_at is not None and end_at <= start_at:
+            errors["effective_to"] = "must be after effective_from"
+        else:
+            out["effective_to"] = end_at.astimezone(dt.timezone.utc)
+    else:
+        out["effective_to"] = None
+    return out, errors
+
+
+def _parse_tiers(tiers: Any) -> tuple[list[tuple[int, int]], dict[str, str]]:
+    if not isinstance(tiers, list) or not 1 <= len(tiers) <= 20:
+        return [], {"tiers": "a list of 1 to 20 {\"from\": yuan, \"rate_bp\": n}, from ascending"}
+    parsed: list[tuple[int, int]] = []
+    errors: dict[str, str] = {}
+    for i, tier in enumerate(tiers):
+        if not isinstance(tier, dict) or set(tier) - {"from", "rate_bp"}:
+            errors[f"tiers[{i}]"] = "an object with from and rate_bp"
+            continue
+        start = parse_yuan(tier.get("from"))
+        rate = tier.get("rate_bp")
+        if start is None or start < 0:
+            errors[f"tiers[{i}].from"] = "month-to-date sales in yuan, 0 or more"
+        elif parsed and start <= parsed[-1][0]:
+            errors[f"tiers[{i}].from"] = "must be above the previous tier's"
+        if isinstance(rate, bool) or not isinstance(rate, int) or not 0 <= rate <= MAX_RATE_BP:
+            errors[f"tiers[{i}].rate_bp"] = f"basis points from 0 to {MAX_RATE_BP}"
+        if f"tiers[{i}].from" not in errors and f"tiers[{i}].rate_bp" not in errors and start is not None:
+            parsed.append((start, rate))
+    if not errors and parsed[0][0] != 0:
+        errors["tiers[0].from"] = "the first tier starts at 0"
+    return parsed, errors
+
+
+def rule_spec(row: Any) -> RuleSpec:
+    """A ``RuleSpec`` from a ``CommissionRule`` row (or anything with the same attributes)."""
+    tiers = tuple((int(t["from_fen"]), int(t["rate_bp"])) for t in (row.tiers or []))
+    return RuleSpec(id=row.id, name=row.name, kind=row.kind, effective_from=row.effective_from,
+                    effective_to=row.effective_to, category=row.category, sku=row.sku,
+                    rate_bp=row.rate_bp, amount_fen=row.amount_fen, tiers=tiers, priority=row.priority)
+
+
+# --- The arithmetic ---------------------------------------------------------------------------
+
+def round_half_up_div(num: np.ndarray, den: int | np.ndarray) -> np.ndarray:
+    """num / den rounded half up, in integers (num ≥ 0, den > 0)."""
+    return (2 * num + den) // (2 * den)
+
+
+def tier_total(cumulative: np.ndarray, tiers: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """R(x): commission on month-to-date sales x under marginal tiers, rounded to fen."""
+    num = np.zeros_like(cumulative, dtype=np.int64)
+    for i, (start, rate) in enumerate(tiers):
+        end = tiers[i + 1][0] if i + 1 < len(tiers) else None
+        span = cumulative - start
+        if end is not None:
+            span = np.minimum(span, end - start)
+        num += np.maximum(span, 0) * rate
+    return round_half_up_div(num, 10_000)
+
+
+def _effective(rule: RuleSpec, paid_at: pd.Series) -> np.ndarray:
+    mask = (paid_at >= pd.Timestamp(rule.effective_from)).to_numpy(copy=True)
+    if rule.effective_to is not None:
+        mask = mask & (paid_at < pd.Timestamp(rule.effective_to)).to_numpy()
+    return mask
+
+
+def _matches(rule: RuleSpec, lines: pd.DataFrame) -> np.ndarray:
+    if rule.sku:
+        return (lines["sku"] == rule.sku).to_numpy()
+    if rule.category:
+        return (lines["category"] == rule.category).to_numpy()
+    return np.ones(len(lines), dtype=bool)
+
+
+@dataclass
+class Commission:
+    """What ``compute`` found: each share's sales and the ledger lines to book."""
+
+    shares: pd.DataFrame   # order_id, clerk_id, sales_fen, commissionable_fen
+    entries: pd.DataFrame  # order_id, clerk_id, rule_id, kind, amount_fen, base_fen, explanation
+
+
+def order_lines(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """Each order's amount spread over its lines by line value (largest remainder, exact).
+
+    What the customer paid (after discounts) is what commission is on. An order with no lines is
+    one line of no sku or category. Returns order_id, line, sku, category, paid_at, base_fen.
+    """
+    lines = lines[lines["order_id"].isin(orders["order_id"])]
+    bare = orders.loc[~orders["order_id"].isin(lines["order_id"]), ["order_id", "amount_fen"]]
+    lines = pd.concat([
+        lines[["order_id", "sku", "category", "value_fen"]],
+        pd.DataFrame({"order_id": bare["order_id"].to_numpy(), "sku": None, "category": None,
+                      "value_fen": bare["amount_fen"].to_numpy()}),
+    ], ignore_index=True)
+    lines = lines.merge(orders[["order_id", "paid_at", "amount_fen"]], on="order_id", how="inner")
+    lines = lines.sort_values(["order_id"], kind="stable").reset_index(drop=True)
+    value = lines["value_fen"].to_numpy(dtype=np.int64).clip(min=0)
+    order_key = lines["order_id"].to_numpy(dtype=np.int64)
+    total = pd.Series(value).groupby(order_key).transform("sum").to_numpy()
+    value = np.where(total == 0, 1, value)  # free lines: spread evenly
+    total = pd.Series(value).groupby(order_key).transform("sum").to_numpy()
+    amount = lines["amount_fen"].to_numpy(dtype=np.int64)
+    if len(amount) and int(amount.max()) * int(value.max()) >= _INT64_SAFE:
+        raise ValueError("order amounts too large to spread exactly in 64-bit integers")
+    exact = amount * value
+    base = exact // total
+    left = amount - pd.Series(base).groupby(order_key).transform("sum").to_numpy()
+    rem = exact % total
+    rank = pd.DataFrame({"o": order_key, "r": -rem}).groupby("o")["r"].rank(method="first").to_numpy() - 1
+    base = base + (rank < left)
+    return pd.DataFrame({"order_id": order_key, "line": np.arange(len(lines)), "sku": lines["sku"].to_numpy(),
+                         "category": lines["category"].to_numpy(), "paid_at": lines["paid_at"],
+                         "base_fen": base.astype(np.int64)})
+
+
+def _split_parts(totals: np.ndarray, share_bp: np.ndarray, primary: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Each share's part of ``totals`` (one per row, rows of a ``key`` sharing one total)."""
+    part = totals * share_bp // 10_000
+    others = pd.Series(np.where(primary, 0, part)).groupby(key).transform("sum").to_numpy()
+    return np.where(primary, totals - others, part)
+
+
+def compute(shares: pd.DataFrame, orders: pd.DataFrame, lines: pd.DataFrame, rules: list[RuleSpec],
+            month_to_date: pd.DataFrame | None = None) -> Commission:
+    """The commission of attributed orders.
+
+    ``shares``: order_id, clerk_id, share_bp, primary (from ``attribution.attribute_frame``).
+    ``orders``: order_id, paid_at (UTC), period (YYYY-MM paid in), amount_fen.
+    ``lines``: order_id, sku, category, value_fen (price × quantity).
+    ``month_to_date``: clerk_id, period, commissionable_fen already attributed before these orders
+    (for tiers); orders here count in (paid_at, order_id) order after those.
+    """
+    ol = order_lines(orders, lines)
+    paid_at = ol["paid_at"]
+    excluded = np.zeros(len(ol), dtype=bool)
+    for rule in rules:
+        if rule.kind == "exclusion":
+            excluded |= _effective(rule, paid_at) & _matches(rule, ol)
+    percent_rule = np.full(len(ol), -1, dtype=np.int64)
+    rates: dict[int, int] = {}
+    for rule in sorted((r for r in rules if r.kind == "percent"), key=lambda r: (r.specificity, r.priority, r.id)):
+        percent_rule[_effective(rule, paid_at) & _matches(rule, ol) & ~excluded] = rule.id
+        rates[rule.id] = int(rule.rate_bp or 0)
+    ol["excluded"] = excluded
+    ol["percent_rule"] = percent_rule
+
+    # Every line, once per clerk the order counts for.
+    parts = ol.merge(shares[["order_id", "clerk_id", "share_bp", "primary"]], on="order_id", how="inner")
+    parts["part"] = _split_parts(parts["base_fen"].to_numpy(), parts["share_bp"].to_numpy(dtype=np.int64),
+                                 parts["primary"].to_numpy(dtype=bool), parts["line"].to_numpy())
+    parts["commissionable"] = np.where(parts["excluded"].to_numpy(), 0, parts["part"].to_numpy())
+    per_share = (parts.groupby(["order_id", "clerk_id"], sort=False)
+                 .agg(sales_fen=("part", "sum"), commissionable_fen=("commissionable", "sum"))
+                 .reset_index())
+    per_share = per_share.merge(shares[["order_id", "clerk_id", "share_bp", "primary"]],
+                                on=["order_id", "clerk_id"])
+
+    entries = [_percent_entries(parts, rates), _fixed_entries(ol, per_share, orders, rules),
+               _tier_entries(per_share, orders, rules, month_to_date)]
+    entries_df = pd.concat([e for e in entries if len(e)], ignore_index=True) if any(len(e) for e in entries) \
+        else _empty_entries()
+    entries_df = entries_df[entries_df["amount_fen"] != 0].reset_index(drop=True)
+    return Commission(shares=per_share[["order_id", "clerk_id", "sales_fen", "commissionable_fen"]],
+                      entries=entries_df)
+
+
+def _empty_entries() -> pd.DataFrame:
+    return pd.DataFrame({"order_id": pd.Series(dtype=np.int64), "clerk_id": pd.Series(dtype=np.int64),
+                         "rule_id": pd.Series(dtype=np.int64), "kind": pd.Series(dtype=object),
+                         "amount_fen": pd.Series(dtype=np.int64), "base_fen": pd.Series(dtype=np.int64),
+                         "explanation": pd.Series(dtype=object)})
+
+
+def _percent_entries(parts: pd.DataFrame, rates: dict[int, int]) -> pd.DataFrame:
+    matched = parts[parts["percent_rule"] >= 0]
+    if matched.empty:
+        return _empty_entries()
+    g = (matched.groupby(["order_id", "clerk_id", "percent_rule"], sort=False)["part"].sum()
+         .reset_index().rename(columns={"percent_rule": "rule_id", "part": "base_fen"}))
+    rate = g["rule_id"].map(rates).to_numpy(dtype=np.int64)
+    g["amount_fen"] = round_half_up_div(g["base_fen"].to_numpy(dtype=np.int64) * rate, 10_000)
+    g["kind"] = "percent"
+    g["explanation"] = None
+    return g
+
+
+def _fixed_entries(ol: pd.DataFrame, per_share: pd.DataFrame, orders: pd.DataFrame,
+                   rules: list[RuleSpec]) -> pd.DataFrame:
+    out = []
+    for rule in (r for r in rules if r.kind == "fixed"):
+        hit = _effective(rule, ol["paid_at"]) & _matches(rule, ol) & ~ol["excluded"].to_numpy()
+        order_ids = np.unique(ol["order_id"].to_numpy()[hit])
+        if not len(order_ids):
+            continue
+        s = per_share[per_share["order_id"].isin(order_ids)]
+        amount = _split_parts(np.full(len(s), int(rule.amount_fen or 0), dtype=np.int64),
+                              s["share_bp"].to_numpy(dtype=np.int64), s["primary"].to_numpy(dtype=bool),
+                              s["order_id"].to_numpy())
+        out.append(pd.DataFrame({"order_id": s["order_id"].to_numpy(), "clerk_id": s["clerk_id"].to_numpy(),
+                                 "rule_id": rule.id, "base_fen": s["commissionable_fen"].to_numpy(),
+                                 "amount_fen": amount, "kind": "fixed", "explanation": None}))
+    return pd.concat(out, ignore_index=True) if out else _empty_entries()
+
+
+def _tier_entries(per_share: pd.DataFrame, orders: pd.DataFrame, rules: list[RuleSpec],
+                  month_to_date: pd.DataFrame | None) -> pd.DataFrame:
+    tier_rules = sorted((r for r in rules if r.kind == "tier"), key=lambda r: (r.priority, r.id))
+    if not tier_rules or per_share.empty:
+        return _empty_entries()
+    o = orders[["order_id", "paid_at", "period"]].copy()
+    rule_of = np.full(len(o), -1, dtype=np.int64)
+    for rule in tier_rules:  # ascending, so the highest priority (then newest) is written last
+        rule_of[_effective(rule, o["paid_at"])] = rule.id
+    o["rule_id"] = rule_of
+    s = per_share.merge(o, on="order_id")
+    s = s.sort_values(["clerk_id", "period", "paid_at", "order_id"], kind="stable").reset_index(drop=True)
+    base = s["commissionable_fen"].to_numpy(dtype=np.int64)
+    within = s.groupby(["clerk_id", "period"], sort=False)["commissionable_fen"].cumsum().to_numpy() - base
+    prior = np.zeros(len(s), dtype=np.int64)
+    if month_to_date is not None and len(month_to_date):
+        prior = (s[["clerk_id", "period"]].merge(month_to_date, on=["clerk_id", "period"], how="left")
+                 ["commissionable_fen"].fillna(0).to_numpy(dtype=np.int64))
+    before = prior + within
+    amount = np.zeros(len(s), dtype=np.int64)
+    rule_ids = s["rule_id"].to_numpy()
+    for rule in tier_rules:
+        m = rule_ids == rule.id
+        amount[m] = tier_total(before[m] + base[m], rule.tiers) - tier_total(before[m], rule.tiers)
+    keep = rule_ids >= 0
+    out = pd.DataFrame({"order_id": s["order_id"].to_numpy()[keep], "clerk_id": s["clerk_id"].to_numpy()[keep],
+                        "rule_id": rule_ids[keep], "base_fen": base[keep], "amount_fen": amount[keep],
+                        "kind": "tier", "before": before[keep]})
+    out = out[out["amount_fen"] != 0]
+    # Why this rate: the month-to-date sales the order started from (not derivable later).
+    out["explanation"] = ["mtd:" + yuan(int(b)) for b in out.pop("before")]
+    return out
+
+
+def reversals(earned: pd.DataFrame) -> pd.DataFrame:
+    """Reversal lines still to book, proportional to the refunded part of each order.
+
+    ``earned``: order_id, clerk_id, rule_id, earned_fen, reversed_fen (≤ 0, booked so far),
+    amount_fen, refund_fen. The reversal an order should carry is earned × refund / amount
+    (rounded half up; a full refund reverses exactly what was earned); the line to book is that
+    minus what is already reversed. Returns the rows with ``delta_fen`` ≠ 0.
+    """
+    e = earned.copy()
+    amount = e["amount_fen"].to_numpy(dtype=np.int64)
+    refund = np.minimum(e["refund_fen"].to_numpy(dtype=np.int64), amount)
+    earned_fen = e["earned_fen"].to_numpy(dtype=np.int64)
+    safe = np.where(amount > 0, amount, 1)
+    target = np.where(amount > 0, round_half_up_div(earned_fen * refund, safe), np.where(refund > 0, earned_fen, 0))
+    e["target_fen"] = -target
+    e["delta_fen"] = e["target_fen"] - e["reversed_fen"].to_numpy(dtype=np.int64)
+    return e[e["delta_fen"] != 0].reset_index(drop=True)

@@ -1,0 +1,149 @@
+"""The commission API: the clerk's month, leaderboards, statements and CSV, rules, attribution
+settings, closing months, adjustments, the live payload's shape and the ingestion path."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from sqlalchemy import select
+
+from app.commission import actions
+from app.commission.payloads import earned_payload
+from models import Attribution, ConsoleEvent, Customer, Order, Staff
+from tests.app.commission.conftest import paid_order
+
+UTC = dt.timezone.utc
+CN = dt.timezone(dt.timedelta(hours=8))
+
+
+def process(app, db, *order_ids):
+    with app.app_context(), db.transaction() as s:
+        actions.process_orders(s, order_ids)
+
+
+def test_earned_payload_shape(app, db, brand):
+    order_id = paid_order(db, brand)
+    process(app, db, order_id)
+    with app.app_context(), db.Session() as s:
+        order = s.get(Order, order_id)
+        payload = earned_payload(kind="earned", clerk=s.get(Staff, brand.clerk1), order=order,
+                                 customer=s.get(Customer, order.customer_id),
+                                 attribution=s.scalar(select(Attribution)), amount_fen=1280, period="2026-11")
+    assert set(payload) == {"kind", "clerk_id", "amount", "period", "message", "order", "customer", "rule",
+                            "share_bp", "sales", "reason"}
+    assert payload["message"] == "你刚赚了 ¥12.80" and payload["amount"] == "12.80"
+    assert set(payload["order"]) == {"id", "external_id", "status", "amount", "refund_amount", "paid_at"}
+    assert payload["customer"] == {"id": brand.customer, "name": "张女士"}
+    assert (payload["rule"], payload["share_bp"], payload["sales"]) == ("owner", 10000, "268.00")
+
+
+def test_clerk_sees_today_month_rank_and_why_each_order_is_theirs(app, db, brand, client, auth):
+    paid_at = brand.now - dt.timedelta(minutes=5)
+    process(app, db, paid_order(db, brand, paid_at=paid_at),
+            paid_order(db, brand, customer_id=brand.customer2, items=(("cream", 2),), paid_at=paid_at))
+    auth.login("clerk1")
+    body = client.get(f"/api/v1/commission?period={paid_at.astimezone(CN):%Y-%m}").get_json()
+    assert body["today"]["commission"] == "13.40"  # booked just now
+    assert body["month"]["commission"] == "13.40" and body["month"]["sales"] == "268.00"
+    assert body["month"]["pending"] == body["month"]["commission"] and body["month"]["settled"] == "0.00"
+    assert body["rank"] == {"position": 2, "of": 2}  # clerk2 earned 26.80
+    [order] = body["orders"]
+    assert order["rule"] == "owner" and order["why"].startswith("你的专属顾客")
+    assert order["lines"][0]["rule_name"] == "护肤 5%" and order["lines"][0]["explanation"] == "5% × ¥268.00"
+    assert client.get("/api/v1/commission?period=2026-13").status_code == 422
+    assert client.get(f"/api/v1/commission?clerk_id={brand.clerk2}").status_code == 404
+
+
+def test_leaderboard_is_scoped_to_the_managers_store(app, db, brand, client, auth):
+    paid_at = brand.now - dt.timedelta(minutes=5)
+    process(app, db, paid_order(db, brand, paid_at=paid_at))
+    auth.login("manager1")
+    body = client.get(f"/api/v1/commission/leaderboard?period={paid_at.astimezone(CN):%Y-%m}").get_json()
+    assert [c["display_name"] for c in body["clerks"]] == ["小王", "小李"]
+    assert body["clerks"][0]["commission"] == "13.40" and body["clerks"][0]["rank"] == 1
+    assert [s["store_name"] for s in body["stores"]] == ["静安店"]
+    auth.login("clerk1")
+    assert client.get("/api/v1/commission/leaderboard").status_code == 403
+    auth.login("hq")
+    body = client.get("/api/v1/commission/leaderboard").get_json()
+    assert {c["display_name"] for c in body["clerks"]} == {"小王", "小李", "小赵"}
+
+
+def test_statement_csv_names_the_rule_of_each_line(app, db, brand, client, auth):
+    paid_at = brand.now - dt.timedelta(minutes=5)
+    process(app, db, paid_order(db, brand, items=(("cream", 1), ("tee", 1)), paid_at=paid_at))
+    period = paid_at.astimezone(CN).strftime("%Y-%m")
+    auth.login("manager1")
+    resp = client.get(f"/api/v1/commission/statement.csv?period={period}")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert sorted((r["rule"], r["amount"]) for r in rows) == [("全场 3%", "2.97"), ("护肤 5%", "13.40")]
+    assert {r["clerk"] for r in rows} == {"小王"} and rows[0]["rule_kind"] == "percent"
+    json_body = client.get(f"/api/v1/commission/statement?period={period}").get_json()
+    assert json_body["total"] == "16.37"
+
+
+def test_rules_api_validates_replaces_and_ends(client, auth, brand):
+    auth.login("clerk1")
+    assert client.post("/api/v1/commission/rules", json={"name": "x"}).status_code == 403
+    auth.login("hq")
+    bad = client.post("/api/v1/commission/rules", json={"name": "x", "kind": "percent", "rate_bp": -1})
+    assert bad.status_code == 422 and "rate_bp" in bad.get_json()["fields"]
+    created = client.post("/api/v1/commission/rules", json={
+        "name": "每单奖励", "kind": "fixed", "amount": "5.00"}).get_json()
+    assert created["amount"] == "5.00" and created["effective_to"] is None
+    replaced = client.put(f"/api/v1/commission/rules/{created['id']}", json={
+        "name": "每单奖励", "kind": "fixed", "amount": "8.00"})
+    assert replaced.status_code == 201
+    rules = {r["id"]: r for r in client.get("/api/v1/commission/rules").get_json()["rules"]}
+    assert rules[created["id"]]["effective_to"] is not None
+    ended = client.delete(f"/api/v1/commission/rules/{replaced.get_json()['id']}")
+    assert ended.status_code == 200 and ended.get_json()["effective_to"] is not None
+    assert client.delete(f"/api/v1/commission/rules/{created['id']}").status_code == 409
+
+
+def test_attribution_settings_only_head_office_changes_them(client, auth, brand):
+    auth.login("manager1")
+    assert client.get("/api/v1/commission/attribution").get_json()["attribution"]["order"][0] == "in_store"
+    assert client.put("/api/v1/commission/attribution", json={"order": ["owner"]}).status_code == 403
+    auth.login("hq")
+    bad = client.put("/api/v1/commission/attribution", json={"order": ["owner", "mind_reading"]})
+    assert bad.status_code == 422 and bad.get_json()["fields"] == {"order[1]": "unknown rule; one of in_store, owner, last_touch, split"}
+    ok = client.put("/api/v1/commission/attribution", json={"order": ["owner", "last_touch"], "last_touch_days": 14})
+    assert ok.get_json()["attribution"]["last_touch_days"] == 14
+
+
+def test_close_month_and_adjust_through_the_api(app, db, client, auth, brand):
+    last_period = brand.last_month.astimezone(CN).strftime("%Y-%m")
+    auth.login("manager1")
+    resp = client.post("/api/v1/commission/periods", json={"period": last_period})
+    assert resp.status_code == 201
+    assert client.post("/api/v1/commission/periods", json={"period": last_period}).status_code == 409
+    assert client.get("/api/v1/commission/periods").get_json()["closed"][0]["period"] == last_period
+    adj = client.post("/api/v1/commission/adjustments", json={
+        "clerk_id": brand.clerk1, "amount": "20.00", "reason": "陈列比赛第一名"})
+    assert adj.status_code == 201 and adj.get_json()["amount"] == "20.00"
+    bad = client.post("/api/v1/commission/adjustments", json={"clerk_id": brand.far_clerk, "amount": "x"})
+    assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"clerk_id", "amount", "reason"}
+    with db.Session() as s:
+        event = s.scalar(select(ConsoleEvent).where(ConsoleEvent.room == f"clerk:{brand.clerk1}"))
+    assert event.payload["kind"] == "adjusted" and "陈列比赛第一名" in event.payload["message"]
+    auth.login("clerk1")
+    body = client.get("/api/v1/commission").get_json()
+    assert body["adjustments"][0]["reason"] == "陈列比赛第一名"
+
+
+def test_an_order_posted_by_an_integrator_reaches_the_clerks_ledger(app, db, client, bearer, brand):
+    with db.Session() as s:
+        store = s.get(Staff, brand.clerk1).store.external_id
+        customer = s.get(Customer, brand.customer).external_id
+    paid = dt.datetime.now(UTC).replace(microsecond=0).isoformat()
+    resp = client.post("/api/v1/orders", headers=bearer, json=[{
+        "external_id": "POS-1", "customer": customer, "store": store, "status": "paid",
+        "created_at": paid, "paid_at": paid, "amount": "268.00",
+        "items": [{"sku": "CREAM", "quantity": 1, "price": "268.00"}]}])
+    assert resp.status_code == 200, resp.get_json()
+    with db.Session() as s:
+        event = s.scalar(select(ConsoleEvent).where(ConsoleEvent.name == "commission.earned"))
+    assert event is not None and event.payload["amount"] == "13.40"
