@@ -20,7 +20,7 @@ from wechatpy.crypto import PrpCrypto
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
-from connectors.base import ConnectorError, InboundRejected, http_call, json_of
+from connectors.base import DEFAULT_TIMEOUT, ConnectorError, InboundRejected, http_call, json_of
 
 TIMESTAMP_WINDOW_SECONDS = 300
 # WeChat keeps a replaced token valid for 5 more minutes; refreshing 5 minutes before the
@@ -38,6 +38,11 @@ RATE_LIMIT_BACKOFF_SECONDS = 600.0
 _process_storage = MemoryStorage()
 _process_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
+
+
+def forget_process_tokens() -> None:
+    """Drop this process's cached tokens (a new vendor environment, or a test)."""
+    _process_storage._data.clear()
 
 
 def signature(*parts: str) -> str:
@@ -104,8 +109,10 @@ class TokenKeeper:
     waited re-reads the storage instead of fetching again.
     """
 
-    def __init__(self, name: str, fetch_url: str, params: dict[str, str], transport: Any) -> None:
+    def __init__(self, name: str, fetch_url: str, params: dict[str, str], transport: Any,
+                 timeout: Any = DEFAULT_TIMEOUT) -> None:
         self.name = name
+        self.timeout = timeout  # wechatpy's own fetch has none: a hung token call would hang us
         self.fetch_url = fetch_url
         self.params = params
         self.transport = transport
@@ -144,7 +151,7 @@ class TokenKeeper:
                 self.storage.delete(f"{self.name}_access_token")
 
     def _fetch(self) -> str:
-        data = json_of(http_call(self.transport, "GET", self.fetch_url, params=self.params))
+        data = json_of(http_call(self.transport, "GET", self.fetch_url, params=self.params, timeout=self.timeout))
         code = int(data.get("errcode") or 0)
         if code or not data.get("access_token"):
             raise ConnectorError(f"token refused: {data.get('errmsg', code)}", code=code,
@@ -166,7 +173,7 @@ def call_api(keeper: TokenKeeper, transport: Any, method: str, url: str, *,
     for attempt in (1, 2):
         token = keeper.get()
         data = json_of(http_call(
-            transport, method, url, params={**(params or {}), "access_token": token},
+            transport, method, url, timeout=keeper.timeout, params={**(params or {}), "access_token": token},
             data=json.dumps(json_body, ensure_ascii=False).encode() if json_body is not None else None,
             headers={"Content-Type": "application/json; charset=utf-8"} if json_body is not None else None))
         code = int(data.get("errcode") or 0)

@@ -51,7 +51,8 @@ class WeChatOAConnector(Connector):
         self.base_url = self.setting("base_url", "https://api.weixin.qq.com").rstrip("/")
         self.tokens = TokenKeeper(f"oa:{self.setting('appid')}", f"{self.base_url}/cgi-bin/token",
                                   {"grant_type": "client_credential", "appid": self.setting("appid", ""),
-                                   "secret": self.setting("secret", "")}, self.transport)
+                                   "secret": self.setting("secret", "")}, self.transport,
+                                  timeout=(3.05, float(self.setting("timeout", 10))))
 
     def use_shared_state(self, redis) -> None:
         self.tokens.share(redis)

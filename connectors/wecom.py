@@ -44,7 +44,8 @@ class WeComCallback(Connector):
         self.base_url = self.setting("base_url", "https://qyapi.weixin.qq.com").rstrip("/")
         corpid = self.setting("corpid", "")
         self.tokens = TokenKeeper(f"wecom:{corpid}:{self.kind}:{self.account}", f"{self.base_url}/cgi-bin/gettoken",
-                                  {"corpid": corpid, "corpsecret": self.setting("secret", "")}, self.transport)
+                                  {"corpid": corpid, "corpsecret": self.setting("secret", "")}, self.transport,
+                                  timeout=(3.05, float(self.setting("timeout", 10))))
 
     def use_shared_state(self, redis) -> None:
         self.tokens.share(redis)

@@ -1,0 +1,94 @@
+"""Fixtures for channel tests: the fake vendor servers and channel accounts pointed at them."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.connectors import fakes
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load_fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def expectations(channel: str) -> dict:
+    return json.loads((FIXTURES / channel / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def wechat_server():
+    server = fakes.FakeWeChat()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def wechat(wechat_server):
+    from connectors.wechat_common import forget_process_tokens
+
+    wechat_server.reset()
+    forget_process_tokens()
+    return wechat_server
+
+
+@pytest.fixture(scope="session")
+def aliyun_server():
+    server = fakes.FakeAliyunSms()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def aliyun(aliyun_server):
+    aliyun_server.reset()
+    return aliyun_server
+
+
+@pytest.fixture(scope="session")
+def bridge_server():
+    server = fakes.FakeBridge()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def bridge_receiver(bridge_server):
+    bridge_server.reset()
+    return bridge_server
+
+
+class Clock:
+    """The dispatcher's clock, moved by hand: outages of minutes pass in no time."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(app) -> Clock:
+    c = Clock()
+    app.config["OUTBOX_CLOCK"] = c
+    return c
+
+
+@pytest.fixture
+def add_channel(app, db):
+    from app.channels.accounts import add_account, registry
+
+    def add(kind: str, name: str, **settings):
+        with db.transaction() as s:
+            add_account(s, app, kind, name, settings)
+        registry(app).forget()
+
+    return add
