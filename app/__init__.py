@@ -22,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import channels, contact, customers, messaging
     from app import console, staff
     from app import ingest
+    from app import drafts
     from app import commission
 
     logs.init_app(app)
@@ -38,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     customers.init_app(app)
     ingest.init_app(app)
     messaging.init_app(app)
+    drafts.init_app(app)
     contact.init_app(app)
     channels.init_app(app)
     commission.init_app(app)

@@ -15,6 +15,7 @@ from models.messaging import (
 from models.care import AutomationRun, Campaign, CampaignTarget, CareTask, CareTaskTarget, Segment
 from models.commission import Attribution, CommissionEntry, CommissionPeriod, CommissionRule
 from models.ranking import CustomerScore, ModelVersion, SuggestionOutcome
+from models.drafting import Draft, DraftBatch, DraftOutcome, DraftSource
 from models.console import QuickReply  # noqa: F401  (console area)
 
 __all__ = [

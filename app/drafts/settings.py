@@ -1,0 +1,92 @@
+"""What drafting reads from the brand's settings (models.Setting) and configuration, cached.
+
+Setting keys: ``offers`` ({"offers": [...]}, the coupons and discounts drafts may mention),
+``draft_templates`` ({"scenarios": {...}}, head office's replacements of default scenarios) and
+``drafting`` ({"banned_words": [...], "sms_signature": "...", "sms_segments": 2}).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assistant import guardrails
+from assistant.drafting import (DraftingSettings, ModelConfig, ModelDrafter, TemplateBook, parse_offers)
+from assistant.recommend import Recommender, fit_copurchase, load_catalogue
+from models import Order, Product, Setting, utcnow
+
+OFFERS_KEY = "offers"
+TEMPLATES_KEY = "draft_templates"
+POLICY_KEY = "drafting"
+# The co-purchase model is refitted when products or orders change, and at least this often
+# (replenishment and new-arrival windows move with the clock).
+RECOMMENDER_MAX_AGE = 300.0
+_lock = threading.Lock()
+
+
+def setting(session: Session, key: str) -> dict[str, Any]:
+    row = session.get(Setting, key)
+    return dict(row.value) if row is not None else {}
+
+
+def policy(session: Session) -> dict[str, Any]:
+    """Banned words, SMS signature and segments, defaults filled in."""
+    value = setting(session, POLICY_KEY)
+    return {
+        "banned_words": list(value.get("banned_words", guardrails.DEFAULT_BANNED_WORDS)),
+        "sms_signature": value.get("sms_signature") or current_app.config.get("SMS_SIGNATURE")
+        or current_app.config["BRAND_NAME"],
+        "sms_segments": int(value.get("sms_segments", 2)),
+    }
+
+
+def drafting_settings(session: Session) -> DraftingSettings:
+    offers, _errors = parse_offers(setting(session, OFFERS_KEY).get("offers", []))
+    pol = policy(session)
+    return DraftingSettings(brand=current_app.config["BRAND_NAME"], sms_signature=pol["sms_signature"],
+                            offers=tuple(offers), banned_words=tuple(pol["banned_words"]),
+                            sms_segments=pol["sms_segments"], timezone=current_app.config["BRAND_TIMEZONE"])
+
+
+def template_book(session: Session, app: Flask | None = None) -> TemplateBook:
+    """The templates in force, compiled once per change of head office's overrides."""
+    app = app or current_app
+    row = session.get(Setting, TEMPLATES_KEY)
+    stamp = row.updated_at if row is not None else None
+    cached = app.extensions.get("daogou.drafts.book")
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    book = TemplateBook.with_overrides(row.value.get("scenarios") if row is not None else None)
+    app.extensions["daogou.drafts.book"] = (stamp, book)
+    return book
+
+
+def recommender(session: Session, app: Flask | None = None, now: dt.datetime | None = None) -> Recommender:
+    """A recommender over the current catalogue and co-purchases, refitted only when they change."""
+    app = app or current_app
+    now = now or utcnow()
+    fingerprint = session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one()
+    fingerprint = (*fingerprint, session.scalar(select(func.max(Order.id))))
+    with _lock:
+        cached = app.extensions.get("daogou.drafts.recommender")
+        if cached is not None and cached[0] == fingerprint and time.monotonic() - cached[1] < RECOMMENDER_MAX_AGE:
+            return cached[2]
+    built = Recommender(load_catalogue(session), fit_copurchase(session), now)
+    with _lock:
+        app.extensions["daogou.drafts.recommender"] = (fingerprint, time.monotonic(), built)
+    return built
+
+
+def model_drafter(app: Flask | None = None) -> ModelDrafter | None:
+    """The model path when an endpoint or key is configured; None means templates only."""
+    config = (app or current_app).config
+    if not (config.get("OPENAI_API_KEY") or config.get("OPENAI_BASE_URL")):
+        return None
+    return ModelDrafter(ModelConfig(base_url=config.get("OPENAI_BASE_URL"), api_key=config.get("OPENAI_API_KEY"),
+                                    model=config.get("OPENAI_MODEL") or "gpt-4o-mini",
+                                    budget_seconds=float(config.get("DRAFT_MODEL_BUDGET", 3.0))))
