@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Infrastructure first, then the domain areas, then the web shell and CLI.
     from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, realtime, web
     from app import channels, contact, customers, messaging
+    from app import followers
     from app import console, staff
     from app import ingest
     from app import drafts
@@ -42,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     drafts.init_app(app)
     contact.init_app(app)
     channels.init_app(app)
+    followers.init_app(app)
     commission.init_app(app)
 
     console.init_app(app)

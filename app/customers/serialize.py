@@ -57,7 +57,22 @@ def customer_profile(c: Customer, orders: list[Order]) -> dict[str, Any]:
         "birthday": c.birthday.isoformat() if c.birthday else None,
         "address": c.address, "city": c.city, "province": c.province,
         "member_level": c.member_level,
-        "tags": [tag_json(ct) for ct in c.tags],
+        "tags": tags_json(c),
         "bindings": [binding_json(b) for b in c.bindings],
         "orders": [order_json(o) for o in orders],
     }
+
+
+def _tag_order(ct: CustomerTag) -> tuple:
+    # Stage first, then the rule tags a clerk acts on, manual tags last.
+    order = {"stage": 0, "unpaid": 1, "replenish": 2, "birthday": 3, "rfm": 4}
+    return (ct.source.value == "manual", order.get(ct.tag.group or "", 9), ct.tag.name)
+
+
+def tags_json(c: Customer) -> list[dict[str, Any]]:
+    return [tag_json(ct) for ct in sorted(c.tags, key=_tag_order)]
+
+
+def follower_json(c: Customer) -> dict[str, Any]:
+    """One row of the follower book: the summary plus the tags with their reasons."""
+    return {**customer_summary(c), "tags": tags_json(c)}

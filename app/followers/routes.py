@@ -1,0 +1,76 @@
+"""``GET /api/v1/followers``: the follower book, scoped by role (clerk: own; manager: store; hq: all)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app import db
+from app.auth import current_staff, staff_required
+from app.customers.serialize import follower_json
+from app.errors import Invalid
+from app.scoping import where_visible
+from assistant.segments import STAGES
+from models import Customer, CustomerTag, Tag
+
+bp = Blueprint("followers", __name__, url_prefix="/api/v1")
+MAX_PER_PAGE = 100
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid("invalid query", {name: "must be a whole number"}) from None
+    if not low <= value <= high:
+        raise Invalid("invalid query", {name: f"must be between {low} and {high}"})
+    return value
+
+
+def _search(q: str):
+    """Name contains q; a run of digits also matches the phone's tail (尾号)."""
+    clauses = [Customer.name.contains(q, autoescape=True)]
+    if q.isdigit() and 3 <= len(q) <= 11:
+        clauses.append(Customer.phone.endswith(q, autoescape=True))
+    return or_(*clauses)
+
+
+@bp.get("/followers")
+@staff_required()
+def followers():
+    staff = current_staff()
+    page = _int_arg("page", 1, 1, 100_000)
+    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    scope = [where_visible(staff)]
+    q = (request.args.get("q") or "").strip()
+    if len(q) > 40:
+        raise Invalid("invalid query", {"q": "at most 40 characters"})
+    if q:
+        scope.append(_search(q))
+    tag = (request.args.get("tag") or "").strip()
+    if tag:
+        scope.append(select(CustomerTag.customer_id).join(Tag, Tag.id == CustomerTag.tag_id)
+                     .where(CustomerTag.customer_id == Customer.id, Tag.name == tag).exists())
+    stages = [s for s in (request.args.get("stage") or "").split(",") if s]
+    for s in stages:
+        if s not in STAGES:
+            raise Invalid("invalid query", {"stage": f"one of {', '.join(STAGES)}"})
+    s = db.session()
+    # Chip counts ignore the stage filter itself, so the chips show what each choice would give.
+    by_stage = dict(s.execute(select(Customer.stage, func.count()).where(*scope).group_by(Customer.stage)).all())
+    listed = scope + ([Customer.stage.in_(stages)] if stages else [])
+    total = s.scalar(select(func.count()).select_from(Customer).where(*listed))
+    rows = list(s.scalars(
+        select(Customer).where(*listed).options(selectinload(Customer.tags).selectinload(CustomerTag.tag))
+        .order_by(Customer.last_paid_at.desc().nulls_last(), Customer.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)))
+    counts: dict[str, int] = defaultdict(int)
+    for stage, n in by_stage.items():
+        counts[stage.value if stage is not None else "untagged"] += n
+    return jsonify({"items": [follower_json(c) for c in rows], "total": total, "page": page,
+                    "per_page": per_page, "stages": counts})
