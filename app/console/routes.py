@@ -16,7 +16,7 @@ from app.auth import current_staff, staff_required
 from app.console import serialize
 from app.console.events import events_after, latest_event_id, parse_after, rooms_for
 from app.db import after_commit
-from app.errors import Forbidden, Invalid, NotFound
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.messaging.actions import conversation_for, send_message
 from app.scoping import get_visible_customer, where_visible
 from models import Conversation, Customer, Message, QuickReply, Role, Staff
@@ -191,6 +191,8 @@ def post_message(conversation_id: int):
             s, clerk_id=staff.id, customer_id=conv.customer_id, body=str(data.get("body") or ""),
             client_id=data.get("client_id"), channel=data.get("channel"),
             type=data.get("type", "text"), payload=outgoing_payload(data))
+        if msg.conversation_id != conv.id:  # client ids are global: never answer with another thread's message
+            raise Conflict("client_id already used", {"client_id": "already used for another message"})
         body = serialize.message_json(msg)
     return jsonify({"message": body}), 201 if created else 200
 
