@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import followers
     from app import console, staff
     from app import ingest
+    from app import demo
     from app import drafts
     from app import commission
 
@@ -49,5 +50,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     console.init_app(app)
     staff.init_app(app)
     web.init_app(app)
+    demo.init_app(app)
     cli.init_app(app)
     return app
