@@ -409,28 +409,31 @@ def _next_state(current: dict[str, Any] | None, values: dict[str, Any], cols: di
     """The order's columns after this event, or errors saying why it cannot happen."""
     state = dict(current or {"store_id": None, "clerk_id": None, "refund_amount_fen": 0})
     given_times = {c: cols[c] for c in STATUS_TIME.values() if cols.get(c) is not None}
+    amount = cols["amount_fen"]
     status = cols["status"]
+    given_refund = cols.get("refund_amount_fen")
+    # A refund of the whole amount is a refund, whatever status the sender still shows; deciding
+    # this before the transition check keeps re-sending the same event idempotent.
+    if given_refund and given_refund == amount and status not in UNPAID:
+        status = "refunded"
+    if given_refund is not None:
+        refund = given_refund
+    else:
+        refund = amount if status == "refunded" else state["refund_amount_fen"]
     if current is not None:
         if cols["customer_id"] != current["customer_id"]:
             errors["customer"] = t("ingest.order_customer_changed")
-        if cols["amount_fen"] != current["amount_fen"] and current["status"] != "created":
+        if amount != current["amount_fen"] and current["status"] != "created":
             errors["amount"] = t("ingest.amount_fixed")
         if not can_transition(current["status"], status):
-            errors["status"] = t("ingest.backward_status", current=current["status"], new=status)
-    amount = cols["amount_fen"]
-    refund = cols.get("refund_amount_fen")
-    if refund is None:
-        refund = amount if status == "refunded" else state["refund_amount_fen"]
+            field = "status" if status == cols["status"] else "refund_amount"
+            errors[field] = t("ingest.backward_status", current=current["status"], new=status)
     if refund < state["refund_amount_fen"]:
         errors["refund_amount"] = t("ingest.refund_decreased", recorded=_yuan(state["refund_amount_fen"]))
     if refund > amount:
         errors["refund_amount"] = t("ingest.refund_above_amount")
     if refund and status in UNPAID:
         errors["refund_amount"] = t("ingest.refund_unpaid")
-    if refund and refund == amount and status != "refunded":
-        if current is not None and not can_transition(current["status"], "refunded"):
-            errors["refund_amount"] = t("ingest.backward_status", current=current["status"], new="refunded")
-        status = "refunded"
     if errors:
         return state
     state.update({k: cols[k] for k in ("external_id", "customer_id", "amount_fen", "created_at")})

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import csv
+import sys
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from app import db
+from app.i18n import t
 from app.ingest import csv_import
 
 
@@ -36,22 +39,25 @@ field and reason, and the rest still land. Importing the same file again changes
 @click.option("--batch-size", type=click.IntRange(1, 50000), default=csv_import.BATCH_SIZE, show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write the rejected rows to this CSV file (line, external_id, field, reason).")
+@with_appcontext
 def import_command(kind: str, path: str, encoding: str | None, batch_size: int, report_path: str | None) -> None:
     database = db.get_db()
     try:
         with click.progressbar(length=csv_import.file_size(path), label=f"{kind} ← {path}",
-                               file=click.get_text_stream("stderr")) as bar:
+                               file=sys.stderr) as bar:
             report = csv_import.import_csv(database, kind, path, encoding=encoding, batch_size=batch_size,
                                            progress=bar.update)
     except csv_import.CsvFileError as exc:
         raise click.ClickException(f"{path}: {exc}") from None
     for p in report.problems:
         label = f" [{p.external_id}]" if p.external_id else ""
-        click.echo(f"line {p.line}{label} {p.field or 'row'}: {p.reason}")
+        click.echo(t("ingest.cli_problem", line=p.line, label=label, field=p.field or t("ingest.cli_row"),
+                     reason=p.reason))
     if report_path:
         with open(report_path, "w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["line", "external_id", "field", "reason"])
             writer.writerows([p.line, p.external_id or "", p.field, p.reason] for p in report.problems)
-    click.echo(f"{kind}: {report.rows} rows ({report.encoding}), {report.accepted} accepted "
-               f"({report.created} new, {report.updated} changed), {report.rejected_rows} rejected")
+    click.echo(t("ingest.cli_summary", kind=kind, rows=report.rows, encoding=report.encoding,
+                 accepted=report.accepted, created=report.created, updated=report.updated,
+                 rejected=report.rejected_rows))

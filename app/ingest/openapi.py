@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.api_docs import error_response
-from app.ingest.validate import FOLLOW_CHANNELS, MAX_ITEMS
+from app.ingest.validate import FOLLOW_CHANNELS, MAX_ITEMS, MAX_QUANTITY, MAX_USAGE_DAYS
 from models.commerce import ORDER_STATUSES
 from models.customers import CHANNELS
 
@@ -15,9 +15,14 @@ TIME = {"type": "string", "examples": ["2026-11-11T10:00:00+08:00", "2026-11-11 
         "description": "ISO 8601; without an offset the time is in the brand's timezone."}
 
 
+# Some non-space character, and no control characters (NUL…).
+_CONTROL = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f"
+_PRINTABLE = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+
+
 def _text(max_len: int, nullable: bool = False) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string",
-                              "minLength": 1, "maxLength": max_len, "pattern": r"\S"}
+                              "minLength": 1, "maxLength": max_len, "pattern": _PRINTABLE}
     return schema
 
 
@@ -42,7 +47,7 @@ SCHEMAS: dict[str, Any] = {
         "description": "Upserted by `sku`, which is the product's external id.",
         "properties": {
             "sku": _text(64), "name": _text(120), "category": _text(40), "price": MONEY,
-            "usage_days": {"type": ["integer", "null"], "minimum": 1,
+            "usage_days": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_USAGE_DAYS,
                            "description": "Days one unit lasts (product cycle) for consumables."},
             "in_stock": {"type": "boolean"}, "image_url": _text(500, True), "url": _text(500, True),
             "launched_at": _nullable(TIME),
@@ -73,7 +78,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "OrderItem": {
         "type": "object", "required": ["sku", "quantity", "price"],
-        "properties": {"sku": _text(64), "quantity": {"type": "integer", "minimum": 1}, "price": MONEY},
+        "properties": {"sku": _text(64), "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}, "price": MONEY},
     },
     "Order": {
         "type": "object", "additionalProperties": False,

@@ -18,6 +18,9 @@ from app.i18n import t
 from models.commerce import ORDER_STATUSES
 from models.customers import CHANNELS
 
+# NUL and other control characters break PostgreSQL text and every screen; lone surrogates
+# (legal as JSON escapes) cannot be stored as UTF-8.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _MONEY = re.compile(r"(-?)(\d{1,13})(?:\.(\d{1,2}))?")
 _GENDERS = {"F": "F", "M": "M", "f": "F", "m": "M", "女": "F", "男": "M"}
 _TRUE = {"1", "true", "yes", "y", "是"}
@@ -40,6 +43,8 @@ def text(value: Any, max_len: int) -> str:
     value = str(value).strip()
     if not value:
         raise FieldError("empty")
+    if _UNPRINTABLE.search(value):
+        raise FieldError("unprintable")
     if len(value) > max_len:
         raise FieldError("too_long", max=max_len)
     return value
@@ -57,7 +62,11 @@ def fen(value: Any) -> int:
     return int(m.group(2)) * 100 + int((m.group(3) or "0").ljust(2, "0"))
 
 
-def count(value: Any, minimum: int = 0) -> int:
+MAX_USAGE_DAYS = 3650
+MAX_QUANTITY = 100_000
+
+
+def count(value: Any, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
     """A whole number; CSV cells arrive as strings, JSON as numbers."""
     if isinstance(value, bool):
         raise FieldError("integer")
@@ -67,6 +76,8 @@ def count(value: Any, minimum: int = 0) -> int:
         raise FieldError("integer")
     if value < minimum:
         raise FieldError("at_least", min=minimum)
+    if value > maximum:
+        raise FieldError("at_most", max=maximum)
     return value
 
 
@@ -165,7 +176,7 @@ PRODUCT: Spec = {
     "name": ("name", _text_field(120), True, False),
     "category": ("category", _text_field(40), True, False),
     "price": ("price_fen", fen, True, False),
-    "usage_days": ("usage_days", _optional(lambda v: count(v, 1)), False, False),
+    "usage_days": ("usage_days", _optional(lambda v: count(v, 1, MAX_USAGE_DAYS)), False, False),
     "in_stock": ("in_stock", flag, False, False),
     "image_url": ("image_url", _optional(_text_field(500)), False, False),
     "url": ("url", _optional(_text_field(500)), False, False),
@@ -284,7 +295,7 @@ def check_order(obj: Any, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]
     return values, errors
 
 
-_ITEM_FIELDS = (("sku", lambda v: text(v, 64)), ("quantity", lambda v: count(v, 1)), ("price", fen))
+_ITEM_FIELDS = (("sku", lambda v: text(v, 64)), ("quantity", lambda v: count(v, 1, MAX_QUANTITY)), ("price", fen))
 
 
 def _items(raw: Any, errors: dict[str, str]) -> list[tuple[str, int, int]]:
