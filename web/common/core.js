@@ -242,7 +242,8 @@
       return;
     }
     const score = p.score || p.propensity || null;
-    body.replaceChildren(
+    // through el(): it drops the null parts (replaceChildren would print "null")
+    body.replaceChildren(el("div", {},
       el("div", { class: "profile-head" },
         el("div", { class: "avatar" }, (p.name || "?").slice(0, 1)),
         el("div", {},
@@ -274,7 +275,7 @@
         : el("p", { class: "muted" }, t("console.profile.no_orders")),
       ctx.me && ctx.me.role === "clerk"
         ? el("button", { type: "button", class: "primary wide", onclick: () => { close(); ctx.openChat(p.id); } }, t("console.profile.message"))
-        : null);
+        : null));
   }
 
   window.DaogouCore = {

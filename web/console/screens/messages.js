@@ -6,8 +6,9 @@
  * idempotent: each message gets a client id before the first try, and the same id is retried
  * after a dropped connection, so the server sends it once. */
 (function () {
-  const TICKS = { sending: "🕓", queued: "✓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
-  const SCENARIOS = ["unpaid", "replenishment", "birthday", "holiday", "winback", "new_arrival", "aftercare"];
+  const TICKS = { sending: "…", queued: "✓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
+  // The scenario keys of POST /api/v1/drafts (assistant/drafting.py).
+  const SCENARIOS = ["unpaid", "replenish", "birthday", "festival", "winback", "new_arrival", "aftercare"];
 
   const state = {
     ctx: null,

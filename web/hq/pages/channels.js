@@ -23,6 +23,7 @@ DaogouHQ.registerPage("channels", {
         yAxis: { type: "category", data: byChannel.map(([k]) => k) },
         series: [{ type: "bar", data: byChannel.map(([, v]) => v), itemStyle: { color: "#b8322a" } }],
         tooltip: {},
+        animation: false,
       });
     }
   },
