@@ -33,7 +33,7 @@ import openai
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, literal, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from assistant import guardrails
 from assistant.recommend import (CatalogueItem, CustomerHistory, Purchase, Recommender,
@@ -55,8 +55,10 @@ SCENARIOS: dict[str, str] = {
     "aftercare": "售后关怀",
     "task": "关怀任务",
 }
-SCENARIO_ALIASES = {label: key for key, label in SCENARIOS.items()} | {"唤醒": "winback", "生日关怀": "birthday",
-                                                                      "新品推荐": "new_arrival"}
+# Chinese names, the ranker's action words and the console's button names all map to one key.
+SCENARIO_ALIASES = {label: key for key, label in SCENARIOS.items()} | {
+    "唤醒": "winback", "生日关怀": "birthday", "新品推荐": "new_arrival", "补货提醒": "replenish",
+    "节日问候": "festival", "replenishment": "replenish", "holiday": "festival"}
 # Service messages answer something the customer did (an order, a purchase); the rest is
 # marketing, which on SMS must carry the opt-out.
 SERVICE_SCENARIOS = frozenset({"unpaid", "aftercare"})
@@ -380,17 +382,28 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
                    recommender: Recommender, now: dt.datetime) -> dict[int, DraftContext]:
     """Contexts for many customers with a fixed number of queries (not one per customer)."""
     ids = [r.customer_id for r in requests]
-    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+    # Plain rows, not ORM objects: building thousands of instances would cost more than drafting.
+    customers = {row.id: row for row in session.execute(
+        select(Customer.id, Customer.name, Customer.gender, Customer.phone, Customer.stage)
+        .where(Customer.id.in_(ids)))}
     tags: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
     for cid, label, name, reason in session.execute(
             select(CustomerTag.customer_id, Tag.label_zh, Tag.name, CustomerTag.reason)
             .join(Tag, Tag.id == CustomerTag.tag_id).where(CustomerTag.customer_id.in_(ids))):
         tags[cid].append((label or name, reason))
-    orders: dict[int, list[Order]] = defaultdict(list)
-    for order in session.scalars(select(Order).where(Order.customer_id.in_(ids))
-                                 .options(selectinload(Order.items).selectinload(OrderItem.product))
-                                 .order_by(Order.created_at.desc())):
-        orders[order.customer_id].append(order)
+    orders: dict[int, list[OrderView]] = defaultdict(list)
+    current: OrderView | None = None
+    for row in session.execute(
+            select(Order.id, Order.customer_id, Order.status, Order.amount_fen, Order.created_at, Order.paid_at,
+                   OrderItem.product_id, OrderItem.quantity)
+            .outerjoin(OrderItem, OrderItem.order_id == Order.id).where(Order.customer_id.in_(ids))
+            .order_by(Order.customer_id, Order.created_at.desc(), Order.id.desc(), OrderItem.id)):
+        if current is None or current.id != row.id:
+            current = OrderView(row.id, row.status.value, row.amount_fen, row.created_at, row.paid_at, [])
+            orders[row.customer_id].append(current)
+        item = recommender.catalogue.get(row.product_id) if row.product_id is not None else None
+        if item is not None:
+            current.items.append((item, row.quantity))
     owners = {row.customer_id: row for row in session.execute(
         select(FollowerBinding.customer_id, Staff.id.label("clerk_id"), Staff.display_name, Store.name.label("store"))
         .join(Staff, Staff.id == FollowerBinding.clerk_id).outerjoin(Store, Store.id == Staff.store_id)
@@ -409,6 +422,7 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
         history[cid].append(variant)
 
     local_today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    festival = festival_for(local_today)
     by_sku = {item.sku: item for item in recommender.catalogue.values()}
     contexts: dict[int, DraftContext] = {}
     for req in requests:
@@ -416,8 +430,8 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
         if customer is None:
             continue
         mine = orders.get(customer.id, [])
-        paid = [o for o in mine if o.status.value in PAID_STATUSES and o.paid_at is not None]
-        unpaid = next((o for o in mine if o.status.value == "created"), None)
+        paid = [o for o in mine if o.status in PAID_STATUSES and o.paid_at is not None]
+        unpaid = next((o for o in mine if o.status == "created"), None)
         clerk = clerks.get(req.clerk_id) if req.clerk_id else None
         owner = owners.get(customer.id)
         clerk_name = clerk.display_name if clerk else owner.display_name if owner else settings.brand
@@ -427,7 +441,8 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
             offers = [o for o in settings.offers if o.applies(req.task.scenario, local_today)] or offers
         products, reasons = _products_for(req, paid, unpaid, recommender, by_sku)
         contexts[customer.id] = DraftContext(
-            request=req, clerk_id=req.clerk_id or (owner.clerk_id if owner else None), customer_name=customer.name, salutation=salutation(customer.name, customer.gender),
+            request=req, clerk_id=req.clerk_id or (owner.clerk_id if owner else None),
+            customer_name=customer.name, salutation=salutation(customer.name, customer.gender),
             stage=customer.stage.value if customer.stage else None, tags=tags.get(customer.id, []),
             purchases=_purchase_lines(paid[:5]),
             unpaid_fen=unpaid.amount_fen if unpaid else None,
@@ -438,39 +453,46 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
                                            signature=settings.sms_signature,
                                            sms_segments_allowed=settings.sms_segments),
             products=products, product_reasons=reasons,
-            festival=req.occasion or festival_for(local_today), own_phone=customer.phone, now=now,
+            festival=req.occasion or festival, own_phone=customer.phone, now=now,
             variant_history=history.get(customer.id, []))
     return contexts
 
 
-def _purchase_lines(paid: list[Order]) -> list[PurchaseLine]:
+@dataclass
+class OrderView:
+    id: int
+    status: str
+    amount_fen: int
+    created_at: dt.datetime
+    paid_at: dt.datetime | None
+    items: list[tuple[CatalogueItem, int]]
+
+
+def _purchase_lines(paid: list[OrderView]) -> list[PurchaseLine]:
     lines = []
     for order in paid:
-        for item in order.items:
-            p = item.product
-            due = (order.paid_at + dt.timedelta(days=p.usage_days * max(item.quantity, 1))) if p.usage_days else None
-            lines.append(PurchaseLine(p.name, p.sku, item.quantity, order.paid_at, p.usage_days, due))
+        for p, quantity in order.items:
+            due = (order.paid_at + dt.timedelta(days=p.usage_days * max(quantity, 1))) if p.usage_days else None
+            lines.append(PurchaseLine(p.name, p.sku, quantity, order.paid_at, p.usage_days, due))
     return lines
 
 
-def _items_phrase(order: Order) -> str:
-    names = [i.product.name for i in order.items]
-    if not names:
+def _items_phrase(order: OrderView) -> str:
+    if not order.items:
         return "宝贝"
-    count = sum(i.quantity for i in order.items)
-    return names[0] if count == 1 else f"{names[0]}等{count}件"
+    count = sum(q for _, q in order.items)
+    return order.items[0][0].name if count == 1 else f"{order.items[0][0].name}等{count}件"
 
 
-def _products_for(req: DraftRequest, paid: list[Order], unpaid: Order | None, recommender: Recommender,
+def _products_for(req: DraftRequest, paid: list[OrderView], unpaid: OrderView | None, recommender: Recommender,
                   by_sku: dict[str, CatalogueItem]) -> tuple[list[CatalogueItem], dict[str, str]]:
     if req.task is not None and req.task.product_skus:
         chosen = [by_sku[s] for s in req.task.product_skus if s in by_sku and by_sku[s].in_stock]
         return chosen[:MAX_PRODUCTS], {p.sku: "总部为本次任务选定" for p in chosen[:MAX_PRODUCTS]}
     if req.scenario == "unpaid" and unpaid is not None:
-        items = [by_sku[i.product.sku] for i in unpaid.items if i.product.sku in by_sku]
+        items = [p for p, _ in unpaid.items]
         return items[:MAX_PRODUCTS], {p.sku: "未付款订单里的商品" for p in items[:MAX_PRODUCTS]}
-    history = CustomerHistory(req.customer_id, [Purchase(i.product_id, i.quantity, o.paid_at)
-                                                for o in paid for i in o.items])
+    history = CustomerHistory(req.customer_id, [Purchase(p.id, q, o.paid_at) for o in paid for p, q in o.items])
     scenario = req.task.scenario if req.task is not None and req.task.scenario else req.scenario
     recs = recommender.for_customer(history, scenario, limit=MAX_PRODUCTS)
     return [r.product for r in recs], {r.product.sku: r.reason for r in recs}

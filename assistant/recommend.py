@@ -33,6 +33,7 @@ REPLENISH_AHEAD = dt.timedelta(days=7)
 # Past three cycles a consumable is probably bought elsewhere; suggesting it again reads as noise.
 REPLENISH_STALE_CYCLES = 3
 NEW_ARRIVAL_DAYS = 60
+DENSE_MAX_PRODUCTS = 3000  # 3,000² float32 ≈ 36 MB
 
 SOURCE_ORDER: dict[str, tuple[str, ...]] = {
     "replenish": ("replenish", "related", "affinity", "new_arrival"),
@@ -119,6 +120,10 @@ class CoPurchaseSimilarity:
         similarity.eliminate_zeros()
         self.similarity_ = similarity
         self._index = {int(pid): i for i, pid in enumerate(self.product_ids_)}
+        # A brand's catalogue is small (hundreds to a few thousand products): a dense copy makes
+        # each customer's lookup a row sum instead of sparse fancy indexing.
+        n = len(self.product_ids_)
+        self._dense = similarity.toarray() if n <= DENSE_MAX_PRODUCTS else None
         return self
 
     def related(self, anchors: Iterable[int], k: int = 10) -> list[tuple[int, float, int]]:
@@ -126,7 +131,7 @@ class CoPurchaseSimilarity:
         idx = [self._index[a] for a in anchors if a in self._index]
         if not idx:
             return []
-        block = self.similarity_[idx].toarray()
+        block = self._dense[idx] if self._dense is not None else self.similarity_[idx].toarray()
         scores = block.sum(axis=0)
         best_anchor = block.argmax(axis=0)
         order = np.argsort(-scores)[:k]
