@@ -164,7 +164,7 @@ def owners_at(orders: pd.DataFrame, bindings: pd.DataFrame) -> pd.DataFrame:
     alive = merged["clerk_id"].notna() & (merged["ended_at"].isna() | (merged["ended_at"] > merged["paid_at"]))
     return pd.DataFrame({"order_id": merged["order_id"].to_numpy(),
                          "owner": merged["clerk_id"].where(alive).to_numpy(dtype=float),
-                         "owner_since": merged["since"].where(alive).to_numpy()})
+                         "owner_since": merged["since"].where(alive).array})
 
 
 def last_touches(orders: pd.DataFrame, touches: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -183,7 +183,7 @@ def last_touches(orders: pd.DataFrame, touches: pd.DataFrame, days: int) -> pd.D
                            tolerance=pd.Timedelta(days=days))
     return pd.DataFrame({"order_id": merged["order_id"].to_numpy(),
                          "last_touch": merged["clerk_id"].to_numpy(dtype=float),
-                         "last_touch_at": merged["sent_at"].to_numpy()})
+                         "last_touch_at": merged["sent_at"].array})
 
 
 def candidates_frame(orders: pd.DataFrame, bindings: pd.DataFrame, touches: pd.DataFrame,
@@ -200,7 +200,12 @@ def candidates_frame(orders: pd.DataFrame, bindings: pd.DataFrame, touches: pd.D
 
 def month_of(times: pd.Series, timezone: str) -> pd.Series:
     """YYYY-MM of each UTC time, in the brand's timezone (a month closes on local midnight)."""
-    return times.dt.tz_convert(timezone).dt.strftime("%Y-%m")
+    local = times.dt.tz_convert(timezone)
+    codes = (local.dt.year * 100 + local.dt.month).to_numpy()
+    # Format each distinct month once, not each of millions of rows.
+    uniques, inverse = np.unique(codes, return_inverse=True)
+    labels = np.array([f"{c // 100:04d}-{c % 100:02d}" for c in uniques], dtype=object)
+    return pd.Series(labels[inverse], index=times.index)
 
 
 def month_of_time(when: dt.datetime, timezone: str) -> str:

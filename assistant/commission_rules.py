@@ -364,10 +364,15 @@ def _fixed_entries(ol: pd.DataFrame, per_share: pd.DataFrame, orders: pd.DataFra
     out = []
     for rule in (r for r in rules if r.kind == "fixed"):
         hit = _effective(rule, ol["paid_at"]) & _matches(rule, ol) & ~ol["excluded"].to_numpy()
-        order_ids = np.unique(ol["order_id"].to_numpy()[hit])
-        if not len(order_ids):
+        if not hit.any():
             continue
-        s = per_share[per_share["order_id"].isin(order_ids)]
+        order_ids = ol["order_id"].to_numpy()
+        offset = int(order_ids.min())
+        order_hit = np.zeros(int(order_ids.max()) - offset + 1, dtype=bool)
+        order_hit[order_ids[hit] - offset] = True
+        pos = per_share["order_id"].to_numpy() - offset
+        inside = (pos >= 0) & (pos < len(order_hit))
+        s = per_share[inside & order_hit[np.where(inside, pos, 0)]]
         amount = _split_parts(np.full(len(s), int(rule.amount_fen or 0), dtype=np.int64),
                               s["share_bp"].to_numpy(dtype=np.int64), s["primary"].to_numpy(dtype=bool),
                               s["order_id"].to_numpy())
@@ -407,7 +412,8 @@ def _tier_entries(per_share: pd.DataFrame, orders: pd.DataFrame, rules: list[Rul
                         "kind": "tier", "before": before[keep]})
     out = out[out["amount_fen"] != 0]
     # Why this rate: the month-to-date sales the order started from (not derivable later).
-    out["explanation"] = ["mtd:" + yuan(int(b)) for b in out.pop("before")]
+    before = out.pop("before")
+    out["explanation"] = "mtd:" + (before // 100).astype(str) + "." + (before % 100).astype(str).str.zfill(2)
     return out
 
 

@@ -224,7 +224,7 @@ def _candidates(session: Session, orders: pd.DataFrame, days: int) -> pd.DataFra
 
 def _lines(session: Session, orders: pd.DataFrame, bulk: bool) -> pd.DataFrame:
     stmt = (select(OrderItem.order_id, Product.sku, Product.category, OrderItem.price_fen, OrderItem.quantity)
-            .join(Product, Product.id == OrderItem.product_id))
+            .join(Product, Product.id == OrderItem.product_id).order_by(OrderItem.id))
     ids = orders["order_id"].tolist()
     if bulk:
         rows = session.execute(stmt.where(OrderItem.order_id.between(min(ids), max(ids)))).all()
