@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 from assistant import guardrails
 from assistant.recommend import (CatalogueItem, CustomerHistory, Purchase, Recommender,
                                  replenishment_due)
-from models import (CareTask, Customer, CustomerTag, Draft, FollowerBinding, Order, OrderItem, Staff,
-                    Store, Tag)
+from models import (CareTask, Customer, CustomerScore, CustomerTag, Draft, FollowerBinding, Order, OrderItem,
+                    Staff, Store, Tag)
 from models.commerce import PAID_STATUSES
 from models.drafting import DraftSource
 
@@ -58,7 +58,7 @@ SCENARIOS: dict[str, str] = {
 # Chinese names, the ranker's action words and the console's button names all map to one key.
 SCENARIO_ALIASES = {label: key for key, label in SCENARIOS.items()} | {
     "唤醒": "winback", "生日关怀": "birthday", "新品推荐": "new_arrival", "补货提醒": "replenish",
-    "节日问候": "festival", "replenishment": "replenish", "holiday": "festival"}
+    "节日问候": "festival", "replenishment": "replenish", "holiday": "festival", "payment": "unpaid"}
 # Service messages answer something the customer did (an order, a purchase); the rest is
 # marketing, which on SMS must carry the opt-out.
 SERVICE_SCENARIOS = frozenset({"unpaid", "aftercare"})
@@ -343,6 +343,7 @@ class DraftContext:
     own_phone: str | None
     now: dt.datetime
     variant_history: list[str] = field(default_factory=list)  # this customer's template variants, newest first
+    ranker_reasons: list[str] = field(default_factory=list)    # why the ranker put them on Today, in words
 
     @property
     def scenario(self) -> str:
@@ -379,8 +380,13 @@ def festival_for(today: dt.date) -> str:
 
 
 def build_contexts(session: Session, requests: Sequence[DraftRequest], settings: DraftingSettings,
-                   recommender: Recommender, now: dt.datetime) -> dict[int, DraftContext]:
-    """Contexts for many customers with a fixed number of queries (not one per customer)."""
+                   recommender: Recommender, now: dt.datetime,
+                   describe_reason: Callable[[dict[str, Any]], str] | None = None) -> dict[int, DraftContext]:
+    """Contexts for many customers with a fixed number of queries (not one per customer).
+
+    ``describe_reason`` turns one of the ranker's reasons (``{"code", "params"}``) into words;
+    without it the ranker's reasons are left out.
+    """
     ids = [r.customer_id for r in requests]
     # Plain rows, not ORM objects: building thousands of instances would cost more than drafting.
     customers = {row.id: row for row in session.execute(
@@ -420,6 +426,12 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
                    Draft.template_variant.is_not(None))
             .order_by(Draft.created_at.desc(), Draft.id.desc())):
         history[cid].append(variant)
+    ranker: dict[int, list[str]] = {}
+    if describe_reason is not None:
+        for cid, reasons in session.execute(select(CustomerScore.customer_id, CustomerScore.reasons)
+                                            .where(CustomerScore.customer_id.in_(ids))):
+            ranker[cid] = [describe_reason(r) for r in reasons or []
+                           if isinstance(r, dict) and r.get("code") not in (None, "fallback")]
 
     local_today = now.astimezone(ZoneInfo(settings.timezone)).date()
     festival = festival_for(local_today)
@@ -454,7 +466,7 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
                                            sms_segments_allowed=settings.sms_segments),
             products=products, product_reasons=reasons,
             festival=req.occasion or festival, own_phone=customer.phone, now=now,
-            variant_history=history.get(customer.id, []))
+            variant_history=history.get(customer.id, []), ranker_reasons=ranker.get(customer.id, []))
     return contexts
 
 
@@ -622,6 +634,8 @@ def prompt_messages(ctx: DraftContext, tone: str, banned_words: Sequence[str] = 
         "可用优惠": [o.label for o in ctx.offers] or "无（不要提任何优惠）",
         "门店": ctx.store_name,
     }
+    if ctx.ranker_reasons:
+        facts["今日推荐理由"] = ctx.ranker_reasons[:3]
     if ctx.unpaid_fen is not None and ctx.scenario == "unpaid":
         facts["未付款订单"] = {"商品": ctx.unpaid_items, "金额": f"¥{yuan(ctx.unpaid_fen)}"}
     messages = [{"role": "system", "content": system},
@@ -731,7 +745,9 @@ def _reason(ctx: DraftContext) -> str:
     if task is not None:
         return f"关怀任务：{task.title}"
     parts = [SCENARIOS[ctx.scenario]]
-    if ctx.scenario == "replenish" and ctx.purchases and ctx.purchases[0].due_at:
+    if ctx.ranker_reasons:
+        parts.append(ctx.ranker_reasons[0])
+    elif ctx.scenario == "replenish" and ctx.purchases and ctx.purchases[0].due_at:
         days = (ctx.purchases[0].due_at - ctx.now).days
         parts.append(f"{ctx.purchases[0].name}" + (f"约{days}天后用完" if days >= 0 else f"已用完约{-days}天"))
     elif ctx.scenario == "unpaid" and ctx.unpaid_fen is not None:

@@ -54,7 +54,8 @@ def _draft_chunk(batch_id: int, customer_ids: list[int], scenario: str, channel:
         requests = [DraftRequest(cid, scenario, channel or channels.get(cid, "wecom"), task=task) for cid in customer_ids]
         settings = draft_settings.drafting_settings(s)
         now = utcnow()
-        contexts = build_contexts(s, requests, settings, draft_settings.recommender(s, now=now), now)
+        contexts = build_contexts(s, requests, settings, draft_settings.recommender(s, now=now), now,
+                                  describe_reason=draft_settings.describe_ranker_reason)
         book = draft_settings.template_book(s)
     rows = []
     for req in requests:

@@ -82,6 +82,16 @@ def recommender(session: Session, app: Flask | None = None, now: dt.datetime | N
     return built
 
 
+def describe_ranker_reason(reason: dict[str, Any]) -> str:
+    """One of the ranker's reasons in the clerk's words (the Today list's own sentences)."""
+    from app.i18n import t
+
+    try:
+        return t(f"today.reason.{reason['code']}", locale="zh-CN", **(reason.get("params") or {}))
+    except (KeyError, IndexError, ValueError):  # a sentence whose facts changed shape: keep the code
+        return str(reason.get("code"))
+
+
 def model_drafter(app: Flask | None = None) -> ModelDrafter | None:
     """The model path when an endpoint or key is configured; None means templates only."""
     config = (app or current_app).config
