@@ -47,7 +47,10 @@ def purchase_cycles(last_items: pd.DataFrame, rules: TagRules) -> pd.DataFrame:
         "cycle_category": items["category"].to_numpy(),
     })
     # The longest cycle of the purchase decides (the customer still has that product to use).
-    longest = frame.sort_values(["customer_id", "cycle_days"]).drop_duplicates("customer_id", keep="last")
+    # Ties go to the larger quantity, then the category name, so every path picks the same item.
+    frame["cycle_category"] = frame["cycle_category"].fillna("")
+    longest = frame.sort_values(["customer_id", "cycle_days", "cycle_quantity", "cycle_category"], kind="stable") \
+        .drop_duplicates("customer_id", keep="last")
     return longest.set_index("customer_id")[cols]
 
 
@@ -99,7 +102,8 @@ def cycle_text(frame: pd.DataFrame) -> pd.Series:
     has_usage = usage.notna()
     qty = frame["cycle_quantity"].fillna(1).astype("int64").astype(str)
     with_cycle = qty + " 件 × " + usage.fillna(0).astype("int64").astype(str) + " 天"
-    default = frame["cycle_category"].fillna("").astype(str) + " 品类默认 " + \
+    category = frame["cycle_category"].fillna("").astype(str)
+    default = np.where(category == "", "", category + " 品类") + "默认 " + \
         frame["cycle_days"].fillna(0).astype("int64").astype(str) + " 天"
     return pd.Series(np.where(has_usage, with_cycle, default), index=frame.index, dtype=object)
 

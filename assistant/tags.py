@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -83,13 +84,42 @@ def paid_order_clause():
 
 # Loading facts --------------------------------------------------------------------------------
 
+CUSTOMER_COLUMNS = ["id", "birthday", "address", "province", "last_inbound_at"]
+ORDER_COLUMNS = ["customer_id", "paid_orders", "spent_fen", "first_paid_at", "last_paid_at", "max_unpaid_fen"]
+LAST_ITEM_COLUMNS = ["customer_id", "quantity", "usage_days", "category"]
+CATEGORY_COLUMNS = ["customer_id", "category", "spend_fen", "quantity"]
+FOLLOWED_COLUMNS = ["customer_id", "first_followed_at"]
+
+
 @dataclass
 class Facts:
-    customers: pd.DataFrame   # id → birthday, address, province, last_inbound_at, current derived columns
-    orders: pd.DataFrame      # customer_id → paid_orders, spent_fen, first/last paid, max_unpaid_fen
-    last_items: pd.DataFrame  # items of each customer's last paid order
-    categories: pd.DataFrame  # (customer_id, category) → spend_fen, quantity
-    followed: pd.DataFrame    # customer_id → first_followed_at (active bindings)
+    """The rows the rules read; as DataFrames for the columnar path, raw for the row-wise one."""
+
+    customer_rows: list   # id, birthday, address, province, last_inbound_at
+    order_rows: list      # customer_id, paid_orders, spent_fen, first/last paid, max_unpaid_fen
+    last_item_rows: list  # items of each customer's last paid order
+    category_rows: list   # (customer_id, category) → spend_fen, quantity
+    followed_rows: list   # customer_id → first_followed_at (active bindings)
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        return _frame(self.customer_rows, CUSTOMER_COLUMNS)
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        return _frame(self.order_rows, ORDER_COLUMNS)
+
+    @cached_property
+    def last_items(self) -> pd.DataFrame:
+        return _frame(self.last_item_rows, LAST_ITEM_COLUMNS)
+
+    @cached_property
+    def categories(self) -> pd.DataFrame:
+        return _frame(self.category_rows, CATEGORY_COLUMNS)
+
+    @cached_property
+    def followed(self) -> pd.DataFrame:
+        return _frame(self.followed_rows, FOLLOWED_COLUMNS)
 
 
 def _frame(rows: Sequence, columns: list[str]) -> pd.DataFrame:
@@ -106,46 +136,41 @@ def load_facts(session: Session, customer_ids: Sequence[int] | None = None,
     step = progress or (lambda _name: None)
     paid = paid_order_clause()
     spend = Order.amount_fen - Order.refund_amount_fen
-    cust_cols = ["id", "birthday", "address", "province", "last_inbound_at", "stage", "paid_orders",
-                 "total_spent_fen", "first_paid_at", "last_paid_at"]
-    customers = _frame(session.execute(_scoped(select(
-        Customer.id, Customer.birthday, Customer.address, Customer.province, Customer.last_inbound_at,
-        Customer.stage, Customer.paid_orders, Customer.total_spent_fen, Customer.first_paid_at,
-        Customer.last_paid_at), Customer.id, customer_ids)).all(), cust_cols)
+    customers = session.execute(_scoped(select(
+        Customer.id, Customer.birthday, Customer.address, Customer.province, Customer.last_inbound_at),
+        Customer.id, customer_ids)).all()
     step("customers")
 
-    orders = _frame(session.execute(_scoped(select(
+    orders = session.execute(_scoped(select(
         Order.customer_id,
         func.count().filter(paid),
         func.coalesce(func.sum(spend).filter(paid), 0),
         func.min(Order.paid_at).filter(paid),
         func.max(Order.paid_at).filter(paid),
         func.max(Order.amount_fen).filter(Order.status == "created"),
-    ).group_by(Order.customer_id), Order.customer_id, customer_ids)).all(),
-        ["customer_id", "paid_orders", "spent_fen", "first_paid_at", "last_paid_at", "max_unpaid_fen"])
+    ).group_by(Order.customer_id), Order.customer_id, customer_ids)).all()
     step("orders")
 
     last = _scoped(select(Order.customer_id, func.max(Order.paid_at).label("paid_at"))
                    .where(paid).group_by(Order.customer_id), Order.customer_id, customer_ids).subquery()
-    last_items = _frame(session.execute(
+    last_items = session.execute(
         select(Order.customer_id, OrderItem.quantity, Product.usage_days, Product.category)
         .join(last, and_(Order.customer_id == last.c.customer_id, Order.paid_at == last.c.paid_at))
         .join(OrderItem, OrderItem.order_id == Order.id).join(Product, Product.id == OrderItem.product_id)
-        .where(paid)).all(), ["customer_id", "quantity", "usage_days", "category"])
+        .where(paid)).all()
     step("last purchases")
 
-    categories = _frame(session.execute(_scoped(
+    categories = session.execute(_scoped(
         select(Order.customer_id, Product.category, func.sum(OrderItem.quantity * OrderItem.price_fen),
                func.sum(OrderItem.quantity))
         .join(OrderItem, OrderItem.order_id == Order.id).join(Product, Product.id == OrderItem.product_id)
-        .where(paid).group_by(Order.customer_id, Product.category), Order.customer_id, customer_ids)).all(),
-        ["customer_id", "category", "spend_fen", "quantity"])
+        .where(paid).group_by(Order.customer_id, Product.category), Order.customer_id, customer_ids)).all()
     step("categories")
 
-    followed = _frame(session.execute(_scoped(
+    followed = session.execute(_scoped(
         select(FollowerBinding.customer_id, func.min(FollowerBinding.since))
         .where(FollowerBinding.ended_at.is_(None)).group_by(FollowerBinding.customer_id),
-        FollowerBinding.customer_id, customer_ids)).all(), ["customer_id", "first_followed_at"])
+        FollowerBinding.customer_id, customer_ids)).all()
     step("followers")
     return Facts(customers, orders, last_items, categories, followed)
 
@@ -223,6 +248,9 @@ def compute_tags(facts: Facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo =
     frame["days_since_reply"] = _days_since(c["last_inbound_at"], today, tz)
     cycles = purchase_cycles(facts.last_items, rules).reindex(c.index)
     frame = frame.join(cycles)
+    # A paid order recorded without items (an amount-only POS sale) gets the brand default.
+    frame["cycle_days"] = frame["cycle_days"].astype("float64").where(
+        frame["cycle_days"].notna() | (frame["paid_orders"] == 0), float(rules.dormant_default_days))
     frame["stage"] = lifecycle_stages(frame, rules)
     frame["stage_reason"] = stage_reasons(frame, rules)
 
@@ -244,7 +272,9 @@ def compute_tags(facts: Facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo =
     cats = facts.categories
     if not cats.empty:
         cats = cats.assign(spend_fen=cats["spend_fen"].astype("int64"), quantity=cats["quantity"].astype("int64"))
-        main = cats.sort_values(["customer_id", "spend_fen"]).drop_duplicates("customer_id", keep="last")
+        cats = cats.assign(category=cats["category"].fillna(""))
+        main = cats.sort_values(["customer_id", "spend_fen", "category"], kind="stable") \
+            .drop_duplicates("customer_id", keep="last")
         main = main.set_index("customer_id")["category"].reindex(c.index)
         totals = cats.groupby("customer_id")[["spend_fen", "quantity"]].sum().reindex(c.index)
         main_spend = cats.set_index(["customer_id", "category"])["spend_fen"]
@@ -371,19 +401,26 @@ def _rows_to_write(session: Session, result: TagResult, customer_ids: Sequence[i
 def write_few(session: Session, result: TagResult, customer_ids: Sequence[int]) -> None:
     """Replace the automatic tags of a few customers through the ORM (inside the event's
     transaction, so loaded objects stay in step)."""
-    tags = _rows_to_write(session, result, customer_ids)
+    rows = list(result.tags.itertuples(index=False))
+    ids = ensure_tags(session, [r.name for r in rows])
+    manual = set(session.execute(select(CustomerTag.customer_id, CustomerTag.tag_id).where(
+        CustomerTag.customer_id.in_(list(customer_ids)), CustomerTag.source == TagSource.manual)).all())
+    manual = {(int(a), int(b)) for a, b in manual}
     session.execute(delete(CustomerTag).where(CustomerTag.customer_id.in_(list(customer_ids)),
                                               CustomerTag.source == TagSource.auto))
     now = utcnow()
-    session.add_all(CustomerTag(customer_id=int(r.customer_id), tag_id=int(r.tag_id), source=TagSource.auto,
-                                reason=r.reason[:255], created_at=now) for r in tags.itertuples())
-    for cid, r in result.derived.iterrows():
+    session.add_all(CustomerTag(customer_id=int(r.customer_id), tag_id=ids[r.name], source=TagSource.auto,
+                                reason=r.reason[:255], created_at=now)
+                    for r in rows if (int(r.customer_id), ids[r.name]) not in manual)
+    # One query loads them all; the loop below then finds each in the identity map.
+    session.scalars(select(Customer).where(Customer.id.in_(list(customer_ids)))).all()
+    for cid, stage, paid, spent, first_paid, last_paid in result.derived.itertuples():
         customer = session.get(Customer, int(cid))
-        customer.stage = Stage(r["stage"])
-        customer.paid_orders = int(r["paid_orders"])
-        customer.total_spent_fen = int(r["total_spent_fen"])
-        customer.first_paid_at = None if pd.isna(r["first_paid_at"]) else r["first_paid_at"].to_pydatetime()
-        customer.last_paid_at = None if pd.isna(r["last_paid_at"]) else r["last_paid_at"].to_pydatetime()
+        customer.stage = Stage(stage)
+        customer.paid_orders = int(paid)
+        customer.total_spent_fen = int(spent)
+        customer.first_paid_at = None if pd.isna(first_paid) else pd.Timestamp(first_paid).to_pydatetime()
+        customer.last_paid_at = None if pd.isna(last_paid) else pd.Timestamp(last_paid).to_pydatetime()
         session.expire(customer, ["tags"])
     session.flush()
 
@@ -471,7 +508,10 @@ def retag_customers(session: Session, customer_ids: Sequence[int], now: dt.datet
     session.flush()
     facts = load_facts(session, ids)
     cut = _stats(session).get("high_value_min_fen")
-    result = compute_tags(facts, rules, now or utcnow(), tz, high_value_min_fen=cut if cut is not None else _spend_cut(session, rules))
+    from assistant.tags_few import compute_few
+
+    result = compute_few(facts, rules, now or utcnow(), tz,
+                         high_value_min_fen=cut if cut is not None else _spend_cut(session, rules))
     write_few(session, result, ids)
     return result
 
@@ -504,7 +544,10 @@ def retag_all(session: Session, now: dt.datetime | None = None, tz: ZoneInfo = D
         row.value = value
     session.flush()
     write_bulk(session, result, progress)
-    session.expire_all()
+    # The bulk write went around the ORM: loaded customers and their tags are stale now.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, (Customer, CustomerTag)):
+            session.expire(obj)
     return result
 
 

@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     hooks.subscribe(app, hooks.ORDER_RECORDED, actions.retag_on_order)
     hooks.subscribe(app, hooks.MESSAGE_RECEIVED, actions.retag_on_message)
+    hooks.subscribe(app, hooks.FOLLOWER_CHANGED, actions.retag_on_follow)
     commands.init_app(app)
 
     from app import segments, settings

@@ -39,6 +39,10 @@ def retag_on_message(session: Session, *, customer_id: int, **_kw) -> None:
     retag(session, [customer_id])
 
 
+def retag_on_follow(session: Session, *, customer_id: int, **_kw) -> None:
+    retag(session, [customer_id])
+
+
 def retag_everyone(progress: Progress | None = None) -> int:
     """Job: recompute every customer in one transaction; returns how many were tagged."""
     with get_db().transaction() as s:
