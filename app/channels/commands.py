@@ -5,6 +5,7 @@ import json
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app import db
@@ -25,7 +26,7 @@ def _parse_sets(pairs: tuple[str, ...]) -> dict[str, object]:
 
 
 def init_app(app: Flask) -> None:
-    group = click.Group("channel", help="Configure channel accounts.")
+    group = AppGroup("channel", help="Configure channel accounts.")
 
     @group.command("add")
     @click.argument("kind")

@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -395,7 +396,7 @@ def init_app(app: Flask) -> None:
 
     jobs.runner(app).every(app.config.get("OUTBOX_SWEEP_SECONDS", 5), sweep_outbox, name="outbox.sweep")
 
-    group = click.Group("outbox", help="Inspect and settle the outbox.")
+    group = AppGroup("outbox", help="Inspect and settle the outbox.")
 
     @group.command("status")
     def status_cmd() -> None:
