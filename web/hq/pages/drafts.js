@@ -29,12 +29,13 @@
         el("td", {}, String(r.discarded)), el("td", {}, `${r.replied} (${pct(r.reply_rate)})`),
         el("td", {}, `${r.bought} (${pct(r.buy_rate)})`)))));
     const chart = el("div", { class: "chart" });
-    box.replaceChildren(
+    box.replaceChildren(...[
       el("div", { class: "form-row" }, el("h3", {}, t("hq.drafts.results")), el("label", {}, t("hq.drafts.period"), select)),
       el("div", { class: "form-row" }, sources.length ? sources : el("p", { class: "muted" }, t("hq.drafts.none"))),
       reasons.length ? el("p", { class: "muted" }, `${t("hq.drafts.fallbacks")}: ` + reasons.map(([k, n]) => `${k} ×${n}`).join("，")) : null,
       data.rows.length ? chart : null,
-      data.rows.length ? table : null);
+      data.rows.length ? table : null,
+    ].filter(Boolean));  // replaceChildren would write a null as the text "null"
     if (data.rows.length && window.echarts) {
       const labels = data.rows.map((r) => r.variant || t(`hq.drafts.source.${r.source}`));
       const series = [["sent_as_is_rate", "as_is"], ["reply_rate", "reply"], ["buy_rate", "buy"]].map(([key, name]) => ({

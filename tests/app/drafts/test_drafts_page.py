@@ -1,0 +1,96 @@
+"""The head-office drafts page in headless Chromium against a real server process.
+
+Screenshots go to ``test-artifacts/drafts/``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.web.live import LiveServer, login, migrate_and_seed
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "drafts"
+WAIT = 15_000  # ms
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("live-drafts")
+    url = f"sqlite:///{folder / 'daogou.sqlite3'}"
+    brand = migrate_and_seed(url)
+    server = LiveServer(url, log_path=folder / "server.log")
+    try:
+        yield server, brand
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} not installed (apt-get install chromium)"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_head_office_sees_results_and_edits_templates(live, browser):
+    server, brand = live
+    clerk = login(server.url, "clerk1")
+    customer = brand.customers["陈静"]
+    drafts = [clerk.post(f"{server.url}/api/v1/drafts", json={"customer_id": customer, "scenario": "birthday"},
+                         timeout=10).json() for _ in range(2)]
+    assert all(d["source"] == "template" for d in drafts)
+    clerk.post(f"{server.url}/api/v1/drafts/{drafts[0]['draft_id']}/outcome", json={"outcome": "sent_as_is"}, timeout=10)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(WAIT)
+    try:
+        page.goto(f"{server.url}/hq/")
+        page.fill("input[name=username]", "hq")
+        page.fill("input[name=password]", "demo")
+        page.click("form.login button[type=submit]")
+        page.click(".sidenav a[data-page=drafts]")
+        page.wait_for_selector("[data-part=stats] table.grid tbody tr")
+        variants = page.eval_on_selector_all("[data-part=stats] tbody tr", "rows => rows.map(r => r.dataset.variant)")
+        assert sorted(variants) == sorted(d["template_variant"] for d in drafts)
+        assert page.locator("[data-part=stats] canvas").count() == 1
+        assert page.locator("[data-part=templates] [data-scenario]").count() == 8
+        assert "null" not in page.text_content("[data-part=stats]")
+        page.screenshot(path=str(ARTIFACTS / "01-hq-drafts.png"), full_page=True)
+
+        first = page.locator("[data-scenario=birthday] textarea").first
+        first.fill("{{ customer.nmae }}生日快乐")
+        page.click("[data-part=templates] > button.primary")
+        page.wait_for_selector("[data-part=templates] .field-error:not([hidden])")
+        assert "scenarios.birthday.variants[0].text" in page.text_content("[data-part=templates] .field-error")
+        first.fill("{{ customer.salutation }}，生日快乐！{{ clerk.name }}祝您天天开心。")
+        page.click("[data-part=templates] > button.primary")
+        page.wait_for_selector("[data-scenario=birthday] .pill.on")
+        page.screenshot(path=str(ARTIFACTS / "02-hq-template-saved.png"))
+    finally:
+        context.close()
+    assert errors == [], errors
+    hq = login(server.url, "hq")
+    doc = hq.get(f"{server.url}/api/v1/templates", timeout=10).json()
+    assert doc["scenarios"]["birthday"]["customised"]
+    assert doc["scenarios"]["birthday"]["variants"][0]["text"].endswith("祝您天天开心。")
