@@ -54,4 +54,8 @@ def page(relative: str) -> Response:
 
 def static_file(version: str, path: str) -> Response:
     resp = send_from_directory(WEB_DIR, path, max_age=31536000 if version == current_app.extensions["daogou.web_version"] else 0)
+    # A streamed file response is not gzipped by Flask-Compress; read it in (the largest static
+    # file is ~1 MB) so scripts and styles go out compressed — the console's first-load budget.
+    resp.direct_passthrough = False
+    resp.make_sequence()
     return resp

@@ -8,7 +8,7 @@ import uuid
 
 from flask import Blueprint, jsonify, request
 
-from app import db
+from app import db, realtime
 from app.errors import Invalid
 from app.messaging.actions import receive_message
 
@@ -27,3 +27,16 @@ def inbound():
             payload=data.get("payload"))
         body = {"id": msg.id, "conversation_id": msg.conversation_id, "created": created}
     return jsonify(body), 201 if created else 200
+
+
+@bp.post("/probe")
+def probe():
+    """Publish a bare event to one clerk's room: the realtime path alone (row, commit, emit)."""
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data.get("clerk_id"), int):
+        raise Invalid("invalid clerk", {"clerk_id": "required, an integer"})
+    with db.transaction() as s:
+        event = realtime.publish(s, realtime.clerk_room(data["clerk_id"]), realtime.TODAY_UPDATED,
+                                 {"probe": str(data.get("body", ""))})
+        event_id = event.id
+    return jsonify({"event_id": event_id}), 201

@@ -257,3 +257,25 @@ def test_console_page_is_served_with_versioned_assets_and_a_manifest(client):
     resp = client.get(f"/static/{version}/console/manifest.webmanifest")
     assert resp.status_code == 200 and b'"start_url": "/console/"' in resp.data
     resp.close()
+
+
+def test_console_first_load_is_gzipped_and_within_150_kb(client):
+    """Everything /console/ loads before data (page, scripts, styles, catalogue), compressed."""
+    import re
+
+    gz = {"Accept-Encoding": "gzip"}
+    page = client.get("/console/", headers=gz)
+    total = len(page.data)
+    import gzip as gzip_module
+
+    html = gzip_module.decompress(page.data).decode()
+    refs = [r for r in re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+            if not r.endswith((".png", ".svg", ".webmanifest"))]
+    assert any("socket.io" in r for r in refs) and any(r.endswith("console/app.js") for r in refs)
+    for ref in refs + ["/i18n/zh-CN.json"]:
+        resp = client.get(ref, headers=gz)
+        assert resp.status_code == 200, ref
+        assert resp.headers.get("Content-Encoding") == "gzip", ref
+        total += len(resp.get_data())
+        resp.close()
+    assert total <= 150 * 1024, f"first load {total / 1024:.1f} KB gzipped"
