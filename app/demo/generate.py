@@ -20,20 +20,19 @@ How the orders behave (seeds 000–003):
 from __future__ import annotations
 
 import datetime as dt
-import io
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from app.demo import catalogue as cat
-from models import (Conversation, Customer, Message, Order, Product, Staff, Store)
+from app.demo.load import ColumnWriter, tune_sqlite_for_bulk
+from models import Conversation, Customer, Message, Order, Product, Staff, Store
 from models.commerce import PAID_STATUSES
 
 CHUNK = 20_000          # customers per generation chunk; fixed so a seed means the same brand
@@ -43,8 +42,8 @@ HOUR_US = 3_600_000_000
 LOCAL_OFFSET_US = 8 * HOUR_US   # Asia/Shanghai has no DST
 MAX_CYCLES = 48
 DEMO_PASSWORD = "demo"
-# Tables whose secondary indexes are dropped during the load and rebuilt once at the end:
-# building an index over sorted data beats maintaining it row by row for 10M rows.
+# Tables loaded in bulk: their secondary indexes (and PostgreSQL foreign keys) are dropped for
+# the load and rebuilt once at the end, which beats maintaining them row by row for 10M rows.
 BULK_TABLES = ("customers", "channel_identities", "follower_bindings", "orders", "order_items")
 Progress = Callable[[str, int, int], None]
 
@@ -65,7 +64,9 @@ class DemoSummary:
     order_items: int = 0
     conversations: int = 0
     messages: int = 0
+    retagged: bool = False  # stages and automatic tags computed by assistant.tags
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process only (not the PostgreSQL server's)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -93,13 +94,13 @@ def generate_demo(target: Any, *, customers: int = 2000, seed: int = 1,
     now = now or default_now()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if isinstance(target, Session):
         summary = _seed(target.connection(), customers, seed, now, progress)
     else:
         engine: Engine = getattr(target, "engine", target)
         with engine.connect() as conn:
-            restore = _tune_for_bulk(conn)
+            restore = tune_sqlite_for_bulk(conn)
             try:
                 # daogou_write: SQLite takes the write lock up front (BEGIN IMMEDIATE).
                 conn = conn.execution_options(daogou_write=True)
@@ -108,35 +109,8 @@ def generate_demo(target: Any, *, customers: int = 2000, seed: int = 1,
             finally:
                 restore()
     summary.seconds = time.perf_counter() - started
+    summary.cpu_seconds = time.process_time() - cpu
     return summary
-
-
-def _tune_for_bulk(conn: Connection) -> Callable[[], None]:
-    """On SQLite, skip per-row foreign-key probes and use a big page cache for the load."""
-    if conn.dialect.name != "sqlite":
-        return lambda: None
-    raw = conn.connection.driver_connection
-    # Outside any transaction, so the pragmas take effect (the generator's rows are consistent
-    # by construction; tests run PRAGMA foreign_key_check on the result).
-    raw.execute("PRAGMA foreign_keys=OFF")
-    raw.execute("PRAGMA cache_size=-400000")
-    # A rollback journal copies only pages that existed before the transaction, and an empty
-    # database has almost none; WAL would write every new page twice. Leaving WAL needs no
-    # other connection open, so when the server runs meanwhile we simply stay in WAL.
-    mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
-    try:
-        raw.execute("PRAGMA journal_mode=DELETE")
-    except sqlite3.OperationalError:
-        pass
-
-    def restore() -> None:
-        raw.execute("PRAGMA foreign_keys=ON")
-        raw.execute("PRAGMA cache_size=-2000")
-        try:
-            raw.execute(f"PRAGMA journal_mode={mode}")
-        except sqlite3.OperationalError:
-            pass
-    return restore
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,47 +126,65 @@ def _seed(conn: Connection, n_customers: int, seed: int, now: dt.datetime,
     clock = _Clock(summary.timings)
     now_us = _to_us(now)
     brand = _Brand.build(seed, now_us)
-    writer = _Writer(conn)
+    writer = ColumnWriter(conn)
 
     with clock("brand"):
         _write_brand(conn, brand, now, summary)
-    dropped = writer.drop_indexes(BULK_TABLES)
-    try:
-        ids = _Ids()
-        n_chunks = -(-n_customers // CHUNK)
-        for chunk_no in range(n_chunks):
-            n = min(CHUNK, n_customers - chunk_no * CHUNK)
-            rng = np.random.default_rng([seed, 1, chunk_no])
-            with clock("generate"):
-                chunk = _generate_chunk(rng, brand, n, ids, now_us)
-                chat = _generate_chats(np.random.default_rng([seed, 2]), brand, chunk, ids, now_us) \
-                    if chunk_no == 0 else None
-            with clock("write"):
-                writer.write("customers", chunk.customers)
-                writer.write("follower_bindings", chunk.bindings)
-                writer.write("channel_identities", chunk.identities)
-                writer.write("orders", chunk.orders)
-                writer.write("order_items", chunk.items)
-            if chat is not None:
-                with clock("chats"):
-                    conn.execute(insert(Conversation), chat.conversations)
-                    conn.execute(insert(Message), chat.messages)
-                summary.conversations, summary.messages = len(chat.conversations), len(chat.messages)
-            summary.customers += n
-            summary.bindings += len(chunk.bindings["id"])
-            summary.identities += len(chunk.identities["id"])
-            summary.orders += len(chunk.orders["id"])
-            summary.order_items += len(chunk.items["id"])
-            report("customers", summary.customers, n_customers)
-        with clock("derive"):
-            report("derive", 0, 1)
-            fill_paid_aggregates(conn)
-    finally:
-        with clock("indexes"):
-            report("indexes", 0, 1)
-            writer.restore_indexes(dropped)
+    # One transaction: on any error the caller rolls back, dropped indexes included.
+    dropped = writer.drop_for_load(BULK_TABLES)
+    ids = _Ids()
+    n_chunks = -(-n_customers // CHUNK)
+    for chunk_no in range(n_chunks):
+        n = min(CHUNK, n_customers - chunk_no * CHUNK)
+        rng = np.random.default_rng([seed, 1, chunk_no])
+        with clock("generate"):
+            chunk = _generate_chunk(rng, brand, n, ids, now_us)
+            chat = _generate_chats(np.random.default_rng([seed, 2]), brand, chunk, now_us) \
+                if chunk_no == 0 else None
+        with clock("write"):
+            writer.write("customers", chunk.customers)
+            writer.write("follower_bindings", chunk.bindings)
+            writer.write("channel_identities", chunk.identities)
+            writer.write("orders", chunk.orders)
+            writer.write("order_items", chunk.items)
+        if chat is not None:
+            with clock("chats"):
+                conn.execute(insert(Conversation), chat.conversations)
+                conn.execute(insert(Message), chat.messages)
+            summary.conversations, summary.messages = len(chat.conversations), len(chat.messages)
+        summary.customers += n
+        summary.bindings += len(chunk.bindings["id"])
+        summary.identities += len(chunk.identities["id"])
+        summary.orders += len(chunk.orders["id"])
+        summary.order_items += len(chunk.items["id"])
+        report("customers", summary.customers, n_customers)
+    with clock("derive"):
+        report("derive", 0, 1)
+        fill_paid_aggregates(conn)
+    with clock("indexes"):
+        report("indexes", 0, 1)
+        writer.restore(dropped)
     writer.advance_sequences(("stores", "staff", "products", *BULK_TABLES, "conversations", "messages"))
+    with clock("retag"):
+        report("retag", 0, 1)
+        summary.retagged = retag_everyone(conn, now)
     return summary
+
+
+def retag_everyone(conn: Connection, now: dt.datetime) -> bool:
+    """Give every customer its lifecycle stage and automatic tags as of ``now``, when the tag
+    rules (``assistant.tags``) are installed; return whether they ran."""
+    try:
+        from assistant.tags import retag_all
+    except ImportError:  # the tag rules are another area's; without them the derived columns stand
+        return False
+    from zoneinfo import ZoneInfo
+
+    # The session joins the seed's transaction: the tags land with the brand or not at all.
+    with Session(bind=conn, join_transaction_mode="rollback_only") as session:
+        retag_all(session, now=now, tz=ZoneInfo(cat.BRAND_TIMEZONE))
+        session.flush()
+    return True
 
 
 def fill_paid_aggregates(conn: Connection | Session) -> None:
@@ -506,7 +498,6 @@ def _generate_chunk(rng: np.random.Generator, brand: _Brand, n: int, ids: _Ids, 
         pick = has_fav & (fav_cat == c)
         fav[pick] = brand.category_products[c][
             np.searchsorted(brand.category_cdf[c], rng.random(pick.sum()), side="right").clip(0, len(brand.category_products[c]) - 1)]
-    fav = np.where(fav >= 0, fav, -1)
     fav_qty = np.searchsorted([0.6, 0.9, 1.0], rng.random(n), side="right").clip(0, 2) + 1
     # Loyalty: probability of lapsing after each cycle (loyal, regular, fickle).
     lapse = np.array([0.02, 0.08, 0.3])[np.searchsorted([0.35, 0.8, 1.0], rng.random(n), side="right").clip(0, 2)]
@@ -815,8 +806,10 @@ def _statuses(rng: np.random.Generator, kind: np.ndarray, created: np.ndarray, a
 
 
 def _ts(us: np.ndarray) -> np.ndarray:
-    """int64 µs (NaT sentinel) → numpy datetime64[us] with real NaT, for the writer."""
-    out = np.asarray(us, dtype=np.int64).copy()
+    """int64 µs (NaT sentinel) → datetime64[us] with real NaT, in whole seconds as POS and
+    e-shop exports record them."""
+    us = np.asarray(us, dtype=np.int64)
+    out = np.where(us == NaT, NaT, us // 1_000_000 * 1_000_000)
     return out.view("datetime64[us]")
 
 
@@ -830,8 +823,7 @@ class _Chats:
     messages: list[dict[str, Any]]
 
 
-def _generate_chats(rng: np.random.Generator, brand: _Brand, chunk: _Chunk, ids: _Ids,
-                    now_us: int) -> _Chats:
+def _generate_chats(rng: np.random.Generator, brand: _Brand, chunk: _Chunk, now_us: int) -> _Chats:
     """Threads of questions and answers, 催付 and replenishment nudges, some left unread."""
     from app.messaging.actions import PREVIEW_CHARS
 
@@ -876,6 +868,7 @@ def _generate_chats(rng: np.random.Generator, brand: _Brand, chunk: _Chunk, ids:
             conv_id = len(conversations) + 1
             times = t + np.cumsum(rng.integers(minute, 6 * HOUR_US, len(thread)))
             times = np.minimum(times, now_us - minute * (len(thread) - np.arange(len(thread))))
+            times = times // 1_000_000 * 1_000_000  # whole seconds, like every demo timestamp
             for i, ((direction, body, purpose), when) in enumerate(zip(thread, times.tolist())):
                 msg_id = len(messages) + 1
                 later_inbound = any(d == "in" for d, _, _ in thread[i + 1:])
@@ -900,156 +893,3 @@ def _generate_chats(rng: np.random.Generator, brand: _Brand, chunk: _Chunk, ids:
             if outbound:
                 last_out[pos] = max(outbound)
     return _Chats(conversations, messages)
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing columns
-
-
-class _Writer:
-    """Writes dicts of columns: executemany on SQLite, COPY (CSV) on PostgreSQL."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
-
-    def write(self, table: str, columns: dict[str, Any]) -> None:
-        names = list(columns)
-        if not len(columns[names[0]]):
-            return
-        raw = self.conn.connection.driver_connection
-        if self.postgres:
-            import pandas as pd
-
-            quoted = ", ".join(f'"{c}"' for c in names)
-            frame = pd.DataFrame({c: _pg_column(columns[c]) for c in names})
-            buf = io.StringIO()
-            frame.to_csv(buf, header=False, index=False, na_rep="\\N")
-            with raw.cursor() as cur, cur.copy(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-                copy.write(buf.getvalue())
-            return
-        values = {c: _sqlite_column(columns[c]) for c in names}
-        # sqlite3 binds None through its adapter lookup, several times slower than a value; so
-        # rows are grouped by which columns are NULL and each group leaves those columns out.
-        nulls = {c: np.fromiter((v is None for v in values[c]), bool, len(values[c]))
-                 for c in names if _nullable(columns[c])}
-        nulls = {c: mask for c, mask in nulls.items() if mask.any()}
-        if not nulls:
-            self._insert(raw, table, names, [values[c] for c in names])
-            return
-        pattern = np.zeros(len(values[names[0]]), dtype=np.int64)
-        for bit, mask in enumerate(nulls.values()):
-            pattern |= mask.astype(np.int64) << bit
-        for code in np.unique(pattern).tolist():
-            rows = np.flatnonzero(pattern == code)
-            present = [c for c in names if c not in nulls or not (code >> list(nulls).index(c)) & 1]
-            self._insert(raw, table, present, [_take(values[c], rows) for c in present])
-
-    @staticmethod
-    def _insert(raw: Any, table: str, names: list[str], values: list[list[Any]]) -> None:
-        quoted = ", ".join(f'"{c}"' for c in names)
-        raw.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' * len(names))})",
-                        zip(*values))
-
-    def drop_indexes(self, tables: tuple[str, ...]) -> list[str]:
-        """Drop the secondary (non-constraint) indexes of ``tables``; return their DDL."""
-        names = ", ".join(f"'{t}'" for t in tables)
-        if self.postgres:
-            rows = self.conn.exec_driver_sql(
-                f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                f"AND tablename IN ({names}) AND indexname NOT IN (SELECT conname FROM pg_constraint)").all()
-        else:
-            rows = self.conn.exec_driver_sql(
-                f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({names}) "
-                f"AND sql IS NOT NULL").all()
-        for name, _ in rows:
-            self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
-        return [ddl for _, ddl in rows]
-
-    def restore_indexes(self, ddl: list[str]) -> None:
-        for statement in ddl:
-            self.conn.exec_driver_sql(statement)
-
-    def advance_sequences(self, tables: tuple[str, ...]) -> None:
-        """We chose the ids; move PostgreSQL's sequences past them for the rows inserted later."""
-        if not self.postgres:
-            return
-        for table in tables:
-            self.conn.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"COALESCE((SELECT max(id) FROM {table}), 1), (SELECT max(id) FROM {table}) IS NOT NULL)")
-
-
-def _nullable(values: Any) -> bool:
-    return isinstance(values, list) or values.dtype.kind in "OM"
-
-
-def _take(values: list[Any], rows: np.ndarray) -> list[Any]:
-    return [values[i] for i in rows.tolist()]
-
-
-def _digits(codes: np.ndarray, at: int, value: np.ndarray, width: int) -> None:
-    for k in range(width):
-        codes[:, at + width - 1 - k] = value % 10 + 48
-        value = value // 10
-
-
-def _iso_us(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """datetime64[us] → fixed-width 'YYYY-MM-DD HH:MM:SS.ffffff' code points, and the NaT mask.
-
-    Built with integer arithmetic: ``np.datetime_as_string`` costs about a microsecond per value,
-    which is minutes over ten million orders.
-    """
-    missing = np.isnat(values)
-    us = np.where(missing, 0, values.view(np.int64))
-    days = us // DAY_US
-    first = int(days.min())
-    calendar = np.datetime_as_string(np.arange(first, int(days.max()) + 1).astype("datetime64[D]")).astype("U10")
-    table = calendar.view(np.uint32).reshape(-1, 10)
-    codes = np.empty((len(values), 26), dtype=np.uint32)
-    codes[:, :10] = table[days - first]
-    rest = us - days * DAY_US
-    codes[:, 10] = ord(" ")
-    codes[:, 13] = codes[:, 16] = ord(":")
-    codes[:, 19] = ord(".")
-    _digits(codes, 11, rest // HOUR_US, 2)
-    _digits(codes, 14, rest // 60_000_000 % 60, 2)
-    _digits(codes, 17, rest // 1_000_000 % 60, 2)
-    _digits(codes, 20, rest % 1_000_000, 6)
-    return codes, missing
-
-
-def _sqlite_column(values: Any) -> list[Any]:
-    if isinstance(values, list):
-        return values
-    if values.dtype.kind == "M":
-        if values.dtype == np.dtype("datetime64[D]"):
-            text = np.datetime_as_string(values).astype(object)
-            text[np.isnat(values)] = None
-            return text.tolist()
-        # The same text SQLAlchemy's SQLite DateTime writes, so comparisons and reads agree.
-        codes, missing = _iso_us(values)
-        text = codes.view("U26").reshape(len(values)).astype(object)
-        text[missing] = None
-        return text.tolist()
-    if values.dtype.kind == "b":
-        return values.astype(np.int64).tolist()
-    return values.tolist()
-
-
-def _pg_column(values: Any) -> Any:
-    if isinstance(values, list):
-        return values
-    if values.dtype.kind == "M":
-        if values.dtype == np.dtype("datetime64[D]"):
-            text = np.datetime_as_string(values).astype(object)
-            text[np.isnat(values)] = None
-            return text
-        codes, missing = _iso_us(values)
-        utc = np.empty((len(values), 29), dtype=np.uint32)
-        utc[:, :26] = codes
-        utc[:, 26:] = [ord("+"), ord("0"), ord("0")]
-        text = utc.view("U29").reshape(len(values)).astype(object)
-        text[missing] = None
-        return text
-    return values
