@@ -36,8 +36,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from assistant import guardrails
-from assistant.recommend import (CatalogueItem, CustomerHistory, Purchase, Recommender,
-                                 replenishment_due)
+from assistant.recommend import NEW_ARRIVAL_DAYS, CatalogueItem, CustomerHistory, Purchase, Recommender
 from models import (CareTask, Customer, CustomerScore, CustomerTag, Draft, FollowerBinding, Order, OrderItem,
                     Staff, Store, Tag)
 from models.commerce import PAID_STATUSES
@@ -251,7 +250,7 @@ def validate_templates(scenarios: Any) -> dict[str, str]:
 
 def sample_variables(bare: bool = False) -> dict[str, Any]:
     """A sample context every template must render against (``bare``: no optional parts)."""
-    product = {"name": "玻尿酸补水面膜", "price": "129.00", "sku": "SAMPLE-1", "link": None, "image": None}
+    product = {"name": "玻尿酸补水面膜", "price": "129.00", "sku": "SAMPLE-1", "link": None, "image": None, "is_new": True}
     return {
         "customer": {"name": "王小美", "salutation": "王女士", "stage_label": "老客"},
         "clerk": {"name": "小林"}, "brand": "示例品牌", "store": "南京西路店",
@@ -512,8 +511,9 @@ def _products_for(req: DraftRequest, paid: list[OrderView], unpaid: OrderView | 
 
 def template_variables(ctx: DraftContext) -> dict[str, Any]:
     """What a template sees: only this customer's own facts, in display form."""
-    cards = [{"name": p.name, "price": yuan(p.price_fen), "sku": p.sku, "link": p.url, "image": p.image_url}
-             for p in ctx.products]
+    new_since = ctx.now - dt.timedelta(days=NEW_ARRIVAL_DAYS)
+    cards = [{"name": p.name, "price": yuan(p.price_fen), "sku": p.sku, "link": p.url, "image": p.image_url,
+              "is_new": bool(p.launched_at and new_since <= p.launched_at <= ctx.now)} for p in ctx.products]
     last = ctx.purchases[0] if ctx.purchases else None
     task = ctx.request.task
     return {
@@ -756,7 +756,7 @@ def _reason(ctx: DraftContext) -> str:
         parts.append(ctx.festival)
     if ctx.stage:
         parts.append(STAGE_LABELS.get(ctx.stage, ctx.stage))
-    if ctx.products:
+    if ctx.products and ctx.scenario != "unpaid":  # for 催付 the products are the order's own
         parts.append("推荐" + "、".join(p.name for p in ctx.products[:2]))
     return "；".join(parts)
 

@@ -99,3 +99,15 @@ def test_salutation_and_festival():
 def test_guardrails_reject_a_price_template_cannot_invent():
     ctx = make_context("replenish")
     assert [v.code for v in guardrails.check("只要¥9.90", ctx.rules, ctx.allowances())] == ["price"]
+
+
+def test_new_arrival_copy_claims_newness_only_for_new_products():
+    import datetime as dt
+
+    from tests.assistant.drafting_helpers import NOW
+
+    fresh = MASK.__class__(**{**MASK.__dict__, "launched_at": NOW - dt.timedelta(days=5)})
+    new_text = template_draft(make_context("new_arrival", products=(fresh,), history=["new_arrival.b", "new_arrival.c"]), BOOK).text
+    old_text = template_draft(make_context("new_arrival", products=(MASK,), history=["new_arrival.b", "new_arrival.c"]), BOOK).text
+    assert "玻尿酸补水面膜（¥129.00）刚到店" in new_text
+    assert "刚到店" not in old_text and "也给您挑了玻尿酸补水面膜" in old_text
