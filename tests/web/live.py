@@ -1,6 +1,7 @@
 """A seeded database and a real Daogou server process on a free port (for tests and benches)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ class Brand:
 def migrate_and_seed(database_url: str, extra_clerks: int = 0) -> Brand:
     """Migrate an empty database and add one store, its staff and a few followers of clerk1."""
     from app.db import Database, upgrade
-    from models import Role
+    from models import Customer, Role
 
     database = Database(database_url)
     upgrade(database)
@@ -46,11 +47,20 @@ def migrate_and_seed(database_url: str, extra_clerks: int = 0) -> Brand:
         brand.clerk1, brand.clerk2 = c1.id, c2.id
         brand.manager = factories.staff(s, Role.manager, store, username="manager1", display_name="赵店长").id
         brand.hq = factories.staff(s, Role.hq, None, username="hq", display_name="总部运营").id
+        cream = factories.product(s, sku="SK-CREAM-50", name="玻尿酸保湿面霜 50ml", price_fen=26800)
         for name in ("陈静", "刘洋", "张敏"):
             cust = factories.customer(s, name=name, phone="1380000" + str(1000 + len(brand.customers)))
             factories.follow(s, cust, c1, channel="loopback")
             factories.identity(s, cust, "loopback", f"lb-{cust.id}")
             brand.customers[name] = cust.id
+        # 陈静 bought twice: the profile sheet has orders to show (derived columns set to match)
+        first = factories.order(s, s.get(Customer, brand.customers["陈静"]), items=[(cream, 1)],
+                                paid_at=dt.datetime(2026, 9, 20, 11, tzinfo=dt.timezone.utc))
+        second = factories.order(s, s.get(Customer, brand.customers["陈静"]), items=[(cream, 2)],
+                                 paid_at=dt.datetime(2026, 11, 11, 0, 30, tzinfo=dt.timezone.utc))
+        chen = s.get(Customer, brand.customers["陈静"])
+        chen.paid_orders, chen.total_spent_fen = 2, first.amount_fen + second.amount_fen
+        chen.first_paid_at, chen.last_paid_at = first.paid_at, second.paid_at
         other = factories.customer(s, name="周其他")
         factories.follow(s, other, c2, channel="loopback")
         factories.identity(s, other, "loopback", f"lb-{other.id}")

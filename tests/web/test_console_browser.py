@@ -133,6 +133,22 @@ def test_clerk_chats_in_realtime_and_misses_nothing_offline(live, phone):
     shot(page, "06-profile")
     page.click(".sheet .close")
 
+    # An image: checked and stored by the server, shown in the thread, delivered.
+    png = ARTIFACTS / "upload.png"
+    page.screenshot(path=str(png), clip={"x": 0, "y": 0, "width": 120, "height": 90})
+    page.set_input_files(".composer input[type=file]", str(png))
+    page.wait_for_selector(".msg.out .bubble.image img")
+    page.wait_for_selector(".msg.out:has(.bubble.image) .tick.delivered")
+
+    # Product cards: the customer's recommendations when that API is there, else a clear notice.
+    page.click(".composer .tools .products")
+    page.wait_for_selector(".composer-panel .product-choices, .composer-panel .notice")
+    if page.query_selector(".composer-panel .send-product"):
+        page.click(".composer-panel .send-product >> nth=0")
+        page.wait_for_selector(".msg.out .product-card")
+    shot(page, "06b-products")
+    page.click(".composer .tools .products")
+
     # Quick replies: keep one, insert it.
     page.click(".composer .tools .quick")
     page.fill(".quick-replies .add input", "您好，我是您的专属导购小美")

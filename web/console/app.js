@@ -26,7 +26,11 @@
     me: null,
     get locale() { return core.locale; },
     get online() { return realtime.online; },
-    openChat(customerId) { navigate("messages", { customerId }); },
+    // Only clerks chat with their followers; managers and head office get the profile.
+    openChat(customerId) {
+      if (ctx.me && ctx.me.role !== "clerk") core.profileSheet(ctx, customerId);
+      else navigate("messages", { customerId });
+    },
     openCustomer(customerId) { core.profileSheet(ctx, customerId); },
     navigate,
     screenActive(name) { return shell.active === name; },

@@ -266,6 +266,7 @@
     const tools = ctx.el("div", { class: "tools" },
       ctx.el("button", { type: "button", class: "quick", onclick: () => togglePanel(quickRepliesPanel) }, `⚡ ${ctx.t("messages.quick_replies")}`),
       ctx.el("button", { type: "button", class: "draft", onclick: () => togglePanel(draftPanel) }, `✎ ${ctx.t("messages.draft")}`),
+      ctx.el("button", { type: "button", class: "products", onclick: () => togglePanel(productPanel) }, `◈ ${ctx.t("messages.product")}`),
       ctx.el("button", { type: "button", class: "image", onclick: () => fileInput.click() }, `▣ ${ctx.t("messages.image")}`));
     fileInput.addEventListener("change", async () => {
       const file = fileInput.files && fileInput.files[0];
@@ -287,7 +288,8 @@
       if (!text) return;
       input.value = "";
       input.style.height = "auto";
-      queueSend(ctx, chat.conv.id, { type: "text", body: text, payload: null });
+      queueSend(ctx, chat.conv.id, { type: "text", body: text, payload: null, draftId: chat.draftId || null });
+      chat.draftId = null;
       input.focus();
     });
     return ctx.el("div", { class: "composer" }, panel, tools, form, fileInput);
@@ -346,9 +348,14 @@
           input.value = text;
           input.dispatchEvent(new Event("input"));
           input.focus();
-          panel.replaceChildren();
-          panel.dataset.open = "";
+          chat.draftId = draft.draft_id || null;  // reported as sent as is / edited once sent
           ctx.toast(ctx.t("messages.draft_inserted"));
+          if (draft.products && draft.products.length) {
+            panel.replaceChildren(productChoices(ctx, chat, draft.products));
+          } else {
+            panel.replaceChildren();
+            panel.dataset.open = "";
+          }
         } catch (err) {
           const message = err.status === 404 && !Object.keys(err.fields || {}).length
             ? ctx.t("messages.draft_unavailable")
@@ -360,10 +367,37 @@
     panel.replaceChildren(ctx.el("p", { class: "muted" }, ctx.t("messages.draft_pick")), choices);
   }
 
+  /** Product cards to send: from a draft, or the recommendations for this customer. */
+  function productChoices(ctx, chat, products) {
+    return ctx.el("ul", { class: "product-choices" }, products.map((p) => {
+      const payload = { sku: p.sku, name: p.name, price: p.price, image_url: p.image || p.image_url || null, url: p.link || p.url || null };
+      return ctx.el("li", {},
+        productCard(ctx, payload),
+        ctx.el("div", { class: "why" },
+          p.reason ? ctx.el("span", { class: "muted" }, p.reason) : null,
+          ctx.el("button", { type: "button", class: "ghost send-product", onclick: (ev) => {
+            ev.currentTarget.disabled = true;
+            queueSend(ctx, chat.conv.id, { type: "product", body: p.name, payload });
+          } }, ctx.t("messages.send_product"))));
+    }));
+  }
+
+  async function productPanel(ctx, panel, _input, chat) {
+    panel.replaceChildren(ctx.el("p", { class: "muted" }, ctx.t("console.loading")));
+    try {
+      const data = await ctx.api(`/api/v1/recommendations?customer_id=${chat.conv.customer_id}&limit=6`);
+      panel.replaceChildren(data.products.length ? productChoices(ctx, chat, data.products)
+        : ctx.el("p", { class: "notice" }, ctx.t("messages.no_products")));
+    } catch (err) {
+      panel.replaceChildren(ctx.el("p", { class: "notice", role: "alert" },
+        err.status === 404 && !Object.keys(err.fields || {}).length ? ctx.t("messages.products_unavailable") : fieldReason(err)));
+    }
+  }
+
   // Sending ------------------------------------------------------------------------------------
-  function queueSend(ctx, conversationId, { type, body, payload }) {
+  function queueSend(ctx, conversationId, { type, body, payload, draftId }) {
     const clientId = ctx.clientId();
-    const p = { conversationId, type, body, payload, createdAt: new Date().toISOString(), tries: 0 };
+    const p = { conversationId, type, body, payload, draftId, createdAt: new Date().toISOString(), tries: 0 };
     state.pending.set(clientId, p);
     savePending();
     upsertMessage(ctx, localMessage(clientId, p));
@@ -385,6 +419,11 @@
       savePending();
       upsertMessage(ctx, data.message);
       touchConversation(ctx, data.message);
+      if (p.draftId) {
+        // Tell drafting whether its draft went out as is or edited (it compares the texts).
+        ctx.api(`/api/v1/drafts/${p.draftId}/outcome`, { method: "POST", body: { outcome: "sent", message_id: data.message.id } })
+          .catch(() => { /* drafting statistics only; the message is sent */ });
+      }
     } catch (err) {
       p.inFlight = false;
       if (err.status === 0 || err.status >= 500) {
