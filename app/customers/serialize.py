@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.i18n import t
+from app.i18n import negotiate_locale, t
 from models import Customer, CustomerTag, FollowerBinding, Order
 
 
@@ -31,7 +31,8 @@ def customer_summary(c: Customer) -> dict[str, Any]:
 
 
 def tag_json(ct: CustomerTag) -> dict[str, Any]:
-    return {"name": ct.tag.name, "label": ct.tag.label_zh or ct.tag.name, "source": ct.source.value,
+    label = ct.tag.label_en if negotiate_locale() == "en" else ct.tag.label_zh
+    return {"name": ct.tag.name, "label": label or ct.tag.name, "source": ct.source.value,
             "group": ct.tag.group, "reason": ct.reason}
 
 

@@ -83,4 +83,4 @@ def create():
 @staff_required(Role.hq, Role.manager)
 def index():
     rows = db.session().scalars(select(Segment).order_by(Segment.created_at.desc(), Segment.id.desc())).all()
-    return jsonify({"items": [segment_json(r) for r in rows]})
+    return jsonify({"segments": [segment_json(r) for r in rows]})

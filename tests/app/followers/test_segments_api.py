@@ -59,7 +59,7 @@ def test_save_and_list_segments(client, auth, brand):
     bad = client.post("/api/v1/segments", json={"name": "坏的", "filter": {"all": []}})
     assert bad.status_code == 422 and "all" in bad.get_json()["fields"]
     assert client.post("/api/v1/segments", json={"filter": TWICE}).get_json()["fields"] == {"name": "required"}
-    items = client.get("/api/v1/segments").get_json()["items"]
+    items = client.get("/api/v1/segments").get_json()["segments"]
     assert [(i["name"], i["filter"]) for i in items] == [("复购两次以上", TWICE)]
 
 

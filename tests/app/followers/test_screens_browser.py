@@ -1,0 +1,126 @@
+"""The follower book screen (clerk, 390×844) and the segment builder (head office) in Chromium."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests import factories as f
+from tests.web.live import LiveServer, migrate_and_seed
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+UTC = dt.timezone.utc
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "followers"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    from app.db import Database
+    from assistant.tags import retag_all
+    from models import Customer
+
+    folder = tmp_path_factory.mktemp("followers-live")
+    url = f"sqlite:///{folder / 'daogou.sqlite3'}"
+    brand = migrate_and_seed(url)
+    database = Database(url)
+    with database.transaction() as s:
+        p = f.product(s, usage_days=10, price_fen=8800)
+        chen = s.get(Customer, brand.customers["陈静"])
+        chen.address = "上海市徐汇区复旦大学"
+        for days in (40, 25):
+            f.order(s, chen, [(p, 2)], paid_at=dt.datetime.now(UTC) - dt.timedelta(days=days))
+        f.order(s, s.get(Customer, brand.customers["刘洋"]), [(p, 3)], status="created")
+        retag_all(s)
+    database.dispose()
+    server = LiveServer(url, log_path=folder / "server.log")
+    try:
+        yield server, brand
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{CHROMIUM} not installed")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def page_for(browser, **context):
+    ctx = browser.new_context(locale="zh-CN", **context)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(15_000)
+    return ctx, page, errors
+
+
+def log_in(page, url: str, username: str) -> None:
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo")
+    page.click("form.login button[type=submit]")
+
+
+def test_clerk_browses_filters_and_searches_followers(live, browser):
+    server, brand = live
+    ctx, page, errors = page_for(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(f"{server.url}/console/#customers")
+    log_in(page, server.url, "clerk1")
+    page.click(".tab[data-screen=customers]")
+    rows = page.locator(".followers li[data-customer]")
+    rows.first.wait_for()
+    assert rows.count() == 3  # clerk1's followers only
+    page.screenshot(path=str(ARTIFACTS / "customers.png"))
+    dormant = page.locator(f"li[data-customer='{brand.customers['陈静']}']")
+    assert "休眠流失" in dormant.inner_text() and "2 件 × 10 天，上次购买 25 天前" in dormant.inner_text()
+    page.click("[data-stage=prospect]")
+    expect(rows).to_have_count(2)
+    page.click("[data-stage=all]")
+    page.fill(".conv-search input", "陈")
+    expect(rows).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "customers-search.png"))
+    dormant.locator(".conversation").click()
+    page.wait_for_selector(".sheet .tag-reason")
+    assert "收货地址含「大学」" in page.inner_text(".sheet")
+    assert errors == [], errors
+    ctx.close()
+
+
+def test_head_office_builds_a_segment_with_a_live_count(live, browser):
+    server, _brand = live
+    ctx, page, errors = page_for(browser, viewport={"width": 1280, "height": 900})
+    page.goto(f"{server.url}/hq/#segments")
+    log_in(page, server.url, "hq")
+    page.wait_for_selector("[data-preset=campus]")
+    page.click("[data-preset=campus]")
+    expect(page.locator(".segment-count")).to_contain_text("1 位")
+    expect(page.locator(".segment-sample")).to_contain_text("陈静")
+    page.click("[data-preset=unpaid]")
+    expect(page.locator(".segment-sample")).to_contain_text("刘洋")
+    expect(page.locator(".segment-count")).to_contain_text("1 位")
+    # A backwards date range is named by its path beside the row.
+    page.click("[data-preset=first_1111]")
+    page.locator(".segment-row input[type=date]").nth(1).fill("2026-11-01")
+    page.wait_for_selector("[data-error-for='0']:has-text('all[0].value')")
+    page.click("[data-preset=campus]")
+    expect(page.locator(".segment-count")).to_contain_text("1 位")
+    page.screenshot(path=str(ARTIFACTS / "segments.png"), full_page=True)
+    page.click("form.form-row button[type=submit]:has-text('保存分群')")
+    page.wait_for_selector("tr[data-segment]")
+    assert errors == [], errors
+    ctx.close()
