@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 from assistant import guardrails
 from assistant.drafting import (DraftingSettings, ModelConfig, ModelDrafter, TemplateBook, parse_offers)
 from assistant.recommend import Recommender, fit_copurchase, load_catalogue
-from models import Order, Product, Setting, utcnow
+from models import Product, Setting, utcnow
 
 OFFERS_KEY = "offers"
 TEMPLATES_KEY = "draft_templates"
 POLICY_KEY = "drafting"
-# The co-purchase model is refitted when products or orders change, and at least this often
-# (replenishment and new-arrival windows move with the clock).
+# How old the co-purchase fit may get before a background refit (new orders shift it slowly).
 RECOMMENDER_MAX_AGE = 300.0
 _lock = threading.Lock()
 
@@ -66,20 +65,57 @@ def template_book(session: Session, app: Flask | None = None) -> TemplateBook:
     return book
 
 
+class RecommenderCache:
+    """The fitted co-purchase model and catalogue of one app process.
+
+    The catalogue is reloaded as soon as products change (stock matters at once). The similarity
+    is refitted when older than RECOMMENDER_MAX_AGE, in a background thread while the previous
+    fit keeps serving: at 80k orders a fit takes over a second and no clerk should wait for it.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.similarity = None
+        self.fitted_at = 0.0
+        self.refitting = False
+        self.catalogue = None
+        self.product_stamp = None
+        self.built: tuple[Any, Recommender] | None = None
+
+    def get(self, session: Session, app: Flask, now: dt.datetime) -> Recommender:
+        stamp = tuple(session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one())
+        with self.lock:
+            if self.similarity is None:
+                self.similarity, self.fitted_at = fit_copurchase(session), time.monotonic()
+            elif time.monotonic() - self.fitted_at > RECOMMENDER_MAX_AGE and not self.refitting:
+                self.refitting = True
+                threading.Thread(target=self._refit, args=(app,), name="daogou-recommender", daemon=True).start()
+            if stamp != self.product_stamp:
+                self.catalogue, self.product_stamp = load_catalogue(session), stamp
+            key = (stamp, id(self.similarity))
+            if self.built is None or self.built[0] != key or abs((now - self.built[1].now).total_seconds()) > RECOMMENDER_MAX_AGE:
+                self.built = (key, Recommender(self.catalogue, self.similarity, now))
+            return self.built[1]
+
+    def _refit(self, app: Flask) -> None:
+        from app.db import get_db
+
+        try:
+            with get_db(app).Session() as s:
+                similarity = fit_copurchase(s)
+            with self.lock:
+                self.similarity, self.fitted_at = similarity, time.monotonic()
+        finally:
+            with self.lock:
+                self.refitting = False
+
+
 def recommender(session: Session, app: Flask | None = None, now: dt.datetime | None = None) -> Recommender:
-    """A recommender over the current catalogue and co-purchases, refitted only when they change."""
+    """A recommender over the current catalogue and co-purchases (see ``RecommenderCache``)."""
     app = app or current_app
-    now = now or utcnow()
-    fingerprint = session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one()
-    fingerprint = (*fingerprint, session.scalar(select(func.max(Order.id))))
     with _lock:
-        cached = app.extensions.get("daogou.drafts.recommender")
-        if cached is not None and cached[0] == fingerprint and time.monotonic() - cached[1] < RECOMMENDER_MAX_AGE:
-            return cached[2]
-    built = Recommender(load_catalogue(session), fit_copurchase(session), now)
-    with _lock:
-        app.extensions["daogou.drafts.recommender"] = (fingerprint, time.monotonic(), built)
-    return built
+        cache = app.extensions.setdefault("daogou.drafts.recommender", RecommenderCache())
+    return cache.get(session, app, now or utcnow())
 
 
 def describe_ranker_reason(reason: dict[str, Any]) -> str:
