@@ -126,3 +126,16 @@ def test_sending_emits_delivery_status_to_the_clerks_room(live, consoles):
         status = tab.next_event("message.status")
         if status["client_id"] == "sock-test-000001" and status["status"] == "delivered":
             break
+
+
+def test_a_deactivated_clerks_consoles_are_told_and_cannot_reconnect(live, consoles):
+    server, brand = live
+    tab = consoles("clerk2").connect()
+    hq = login(server.url, "hq")
+    resp = hq.post(f"{server.url}/api/v1/staff/{brand.clerk2}/deactivate", json={}, timeout=WAIT)
+    assert resp.status_code == 200
+    tab.next_event("session.ended")
+    again = Console(server.url, None)
+    again.headers = tab.headers  # the same, now dead, session cookie
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        again.connect()

@@ -279,3 +279,15 @@ def test_console_first_load_is_gzipped_and_within_150_kb(client):
         total += len(resp.get_data())
         resp.close()
     assert total <= 150 * 1024, f"first load {total / 1024:.1f} KB gzipped"
+
+
+def test_sessions_expire_after_their_lifetime(client, auth, brand, monkeypatch):
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
+    auth.login("clerk1")
+    assert client.get("/api/v1/conversations").status_code == 200
+    lifetime = client.application.permanent_session_lifetime.total_seconds()
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time() + lifetime + 60))
+    assert client.get("/api/v1/conversations").status_code == 401
