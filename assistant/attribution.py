@@ -29,6 +29,7 @@ CANDIDATE_RULES = ("in_store", "owner", "last_touch")
 RULES = (*CANDIDATE_RULES, "split")
 FULL_SHARE_BP = 10_000
 MAX_LAST_TOUCH_DAYS = 90
+SMALL_BATCH = 50
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "order": ["in_store", "owner", "last_touch"],
@@ -191,11 +192,43 @@ def candidates_frame(orders: pd.DataFrame, bindings: pd.DataFrame, touches: pd.D
     """order_id with in_store, owner, last_touch (and owner_since, last_touch_at) per order.
 
     ``orders``: order_id, customer_id, paid_at, clerk_id (the in-store clerk, NaN if none).
+    A handful of orders (one event) is looked up in plain Python; pandas' merges cost more.
     """
+    if len(orders) <= SMALL_BATCH:
+        return candidates_plain(orders, bindings, touches, days)
     out = orders[["order_id"]].copy()
     out["in_store"] = orders["clerk_id"].to_numpy(dtype=float)
     out = out.merge(owners_at(orders, bindings), on="order_id", how="left")
     return out.merge(last_touches(orders, touches, days), on="order_id", how="left")
+
+
+def candidates_plain(orders: pd.DataFrame, bindings: pd.DataFrame, touches: pd.DataFrame,
+                     days: int) -> pd.DataFrame:
+    """``candidates_frame`` one order at a time (same result)."""
+    owner_rows: dict[int, list[tuple[Any, int, Any]]] = {}
+    for b in bindings[["customer_id", "clerk_id", "since", "ended_at"]].itertuples(index=False):
+        owner_rows.setdefault(int(b.customer_id), []).append((b.since, int(b.clerk_id), b.ended_at))
+    touch_rows: dict[int, list[tuple[Any, int]]] = {}
+    for m in touches[["customer_id", "clerk_id", "sent_at"]].itertuples(index=False):
+        touch_rows.setdefault(int(m.customer_id), []).append((m.sent_at, int(m.clerk_id)))
+    window = pd.Timedelta(days=days)
+    rows = []
+    for o in orders[["order_id", "customer_id", "paid_at", "clerk_id"]].itertuples(index=False):
+        paid = o.paid_at
+        started = [b for b in owner_rows.get(int(o.customer_id), []) if b[0] <= paid]
+        latest = max(started, key=lambda b: b[0]) if started else None
+        alive = latest is not None and (pd.isna(latest[2]) or latest[2] > paid)
+        recent = [m for m in touch_rows.get(int(o.customer_id), []) if m[0] <= paid and paid - m[0] <= window]
+        last = max(recent, key=lambda m: m[0]) if recent else None
+        rows.append({"order_id": int(o.order_id), "in_store": np.nan if pd.isna(o.clerk_id) else float(o.clerk_id),
+                     "owner": float(latest[1]) if alive else np.nan,
+                     "owner_since": latest[0] if alive else pd.NaT,
+                     "last_touch": float(last[1]) if last else np.nan,
+                     "last_touch_at": last[0] if last else pd.NaT})
+    out = pd.DataFrame(rows, columns=["order_id", "in_store", "owner", "owner_since", "last_touch", "last_touch_at"])
+    for c in ("owner_since", "last_touch_at"):
+        out[c] = pd.to_datetime(out[c], utc=True)
+    return out
 
 
 def month_of(times: pd.Series, timezone: str) -> pd.Series:

@@ -266,39 +266,52 @@ def _attribute(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[s
                         active_rules(session), mtd)
 
     stores = dict(session.execute(select(Staff.id, Staff.store_id).where(
-        Staff.id.in_(shares["clerk_id"].unique().tolist()))).all())
-    a = (shares.merge(result.shares, on=["order_id", "clerk_id"], how="left")
-         .merge(cands, on="order_id", how="left").merge(o[["order_id", "period"]], on="order_id"))
-    co_clerks = a.groupby("order_id")["clerk_id"].agg(list).to_dict() if (a["rule"] == "split").any() else {}
-    attribution_rows = [
-        {"order_id": int(r.order_id), "clerk_id": int(r.clerk_id), "rule": r.rule, "share_bp": int(r.share_bp),
-         "store_id": stores.get(int(r.clerk_id)), "period": r.period, "sales_fen": int(r.sales_fen),
-         "commissionable_fen": int(r.commissionable_fen), "detail": _detail(r, co_clerks)}
-        for r in a.itertuples(index=False)]
+        Staff.id.in_([int(c) for c in shares["clerk_id"].unique()]))).all())
+    # Plain lookups rather than DataFrame merges: cheap for one order, linear for millions.
+    period_of = dict(zip(o["order_id"].tolist(), o["period"].tolist()))
+    share_sales = {(oid, cid): (sales, comm) for oid, cid, sales, comm in zip(
+        result.shares["order_id"].tolist(), result.shares["clerk_id"].tolist(),
+        result.shares["sales_fen"].tolist(), result.shares["commissionable_fen"].tolist())}
+    why = dict(zip(cands["order_id"].tolist(), zip(cands["owner_since"].tolist(), cands["last_touch_at"].tolist())))
+    split_orders: dict[int, list[int]] = {}
+    if (shares["rule"] == "split").any():
+        for oid, cid in zip(shares["order_id"].tolist(), shares["clerk_id"].tolist()):
+            split_orders.setdefault(oid, []).append(cid)
+    attribution_rows = []
+    for oid, cid, rule, bp in zip(shares["order_id"].tolist(), shares["clerk_id"].tolist(),
+                                  shares["rule"].tolist(), shares["share_bp"].tolist()):
+        sales, commissionable = share_sales.get((oid, cid), (0, 0))
+        attribution_rows.append({
+            "order_id": oid, "clerk_id": cid, "rule": rule, "share_bp": bp, "store_id": stores.get(cid),
+            "period": period_of[oid], "sales_fen": int(sales), "commissionable_fen": int(commissionable),
+            "detail": _detail(rule, oid, cid, *why.get(oid, (None, None)), split_orders)})
     _insert_ignoring_duplicates(session, Attribution, attribution_rows, ["order_id", "clerk_id"])
 
-    entries = result.entries.merge(o[["order_id", "period"]], on="order_id")
-    booked = {p: booking_period(p, closed) for p in entries["period"].unique()}
+    e = result.entries
+    booked = {p: booking_period(p, closed) for p in set(period_of.values())}
     now = utcnow()
     entry_rows = [
-        {"idempotency_key": f"earned:{r.order_id}:{r.clerk_id}:{r.rule_id}", "clerk_id": int(r.clerk_id),
-         "order_id": int(r.order_id), "kind": "earned", "amount_fen": int(r.amount_fen),
-         "base_fen": int(r.base_fen), "rule_id": int(r.rule_id), "explanation": r.explanation,
-         "period": booked[r.period], "created_at": now}
-        for r in entries.itertuples(index=False)]
+        {"idempotency_key": f"earned:{oid}:{cid}:{rid}", "clerk_id": int(cid), "order_id": int(oid),
+         "kind": "earned", "amount_fen": int(amount), "base_fen": int(base), "rule_id": int(rid),
+         "explanation": why_text if isinstance(why_text, str) else None,
+         "period": booked[period_of[oid]], "created_at": now}
+        for oid, cid, rid, amount, base, why_text in zip(
+            e["order_id"].tolist(), e["clerk_id"].tolist(), e["rule_id"].tolist(), e["amount_fen"].tolist(),
+            e["base_fen"].tolist(), e["explanation"].tolist())]
     inserted = _insert_ignoring_duplicates(session, CommissionEntry, entry_rows, ["idempotency_key"],
                                            returning=not bulk)
     return len(attribution_rows), inserted if not bulk else entry_rows
 
 
-def _detail(r: Any, co_clerks: dict[int, list[int]]) -> dict[str, Any] | None:
+def _detail(rule: str, order_id: int, clerk_id: int, owner_since: Any, last_touch_at: Any,
+            split_orders: dict[int, list[int]]) -> dict[str, Any] | None:
     """Why the order is this clerk's, in data the screens phrase (binding since, last message)."""
-    if r.rule == "owner" and pd.notna(r.owner_since):
-        return {"owner_since": pd.Timestamp(r.owner_since).isoformat()}
-    if r.rule == "last_touch" and pd.notna(r.last_touch_at):
-        return {"last_touch_at": pd.Timestamp(r.last_touch_at).isoformat()}
-    if r.rule == "split":
-        return {"with": [c for c in co_clerks.get(int(r.order_id), []) if c != int(r.clerk_id)]}
+    if rule == "owner" and owner_since is not None and not pd.isna(owner_since):
+        return {"owner_since": pd.Timestamp(owner_since).isoformat()}
+    if rule == "last_touch" and last_touch_at is not None and not pd.isna(last_touch_at):
+        return {"last_touch_at": pd.Timestamp(last_touch_at).isoformat()}
+    if rule == "split":
+        return {"with": [c for c in split_orders.get(order_id, []) if c != clerk_id]}
     return None
 
 

@@ -24,7 +24,7 @@ def earned_payload(*, kind: str, clerk: Staff, order: Order | None, customer: Cu
         "period": period,
         "message": t(f"commission.toast.{kind}", locale=clerk.locale, amount=shown, reason=reason or ""),
         "order": None if order is None else {
-            "id": order.id, "external_id": order.external_id, "status": order.status.value,
+            "id": order.id, "external_id": order.external_id, "status": getattr(order.status, "value", order.status),
             "amount": yuan(order.amount_fen), "refund_amount": yuan(order.refund_amount_fen),
             "paid_at": order.paid_at.isoformat() if order.paid_at else None},
         "customer": None if customer is None else {"id": customer.id, "name": customer.name},

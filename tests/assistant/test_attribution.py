@@ -102,3 +102,33 @@ def test_config_validation_names_each_bad_field():
 def test_months_are_cut_at_local_midnight():
     times = pd.Series(pd.to_datetime(["2026-10-31 15:59:59", "2026-10-31 16:00:00"], utc=True))
     assert attr.month_of(times, "Asia/Shanghai").tolist() == ["2026-10", "2026-11"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_plain_and_vectorised_candidates_agree(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    n = 40
+    base = pd.Timestamp("2026-10-01", tz="UTC")
+    orders = pd.DataFrame({"order_id": np.arange(n), "customer_id": rng.integers(1, 8, n),
+                           "paid_at": base + pd.to_timedelta(rng.integers(0, 60 * 86400, n), unit="s"),
+                           "clerk_id": np.where(rng.random(n) < 0.3, rng.integers(1, 5, n), np.nan)})
+    rows = []
+    for c in range(1, 8):
+        start = base - pd.Timedelta(days=int(rng.integers(0, 30)))
+        handover = start + pd.Timedelta(days=int(rng.integers(10, 80)))
+        rows.append((c, int(rng.integers(1, 5)), start, handover if rng.random() < 0.6 else pd.NaT))
+        if rng.random() < 0.5:
+            rows.append((c, int(rng.integers(1, 5)), handover, pd.NaT))
+    bindings = pd.DataFrame(rows, columns=["customer_id", "clerk_id", "since", "ended_at"])
+    k = 30
+    touches = pd.DataFrame({"customer_id": rng.integers(1, 8, k), "clerk_id": rng.integers(1, 5, k),
+                            "sent_at": base + pd.to_timedelta(rng.integers(-10 * 86400, 60 * 86400, k), unit="s")})
+    for df, cols in ((orders, ["paid_at"]), (bindings, ["since", "ended_at"]), (touches, ["sent_at"])):
+        for c in cols:
+            df[c] = pd.to_datetime(df[c], utc=True).dt.as_unit("us")
+    plain = attr.candidates_plain(orders, bindings, touches, 7).set_index("order_id").sort_index()
+    monkeypatch.setattr(attr, "SMALL_BATCH", 0)
+    frame = attr.candidates_frame(orders, bindings, touches, 7).set_index("order_id").sort_index()
+    for col in ("in_store", "owner", "last_touch"):
+        assert plain[col].fillna(-1).tolist() == frame[col].fillna(-1).tolist(), col
+    assert plain["owner_since"].isna().tolist() == frame["owner_since"].isna().tolist()
