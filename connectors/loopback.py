@@ -13,11 +13,16 @@ from connectors.base import Capabilities, Connector, Outbound, SendResult, regis
 @register
 class LoopbackConnector(Connector):
     kind = "loopback"
-    capabilities = Capabilities(max_text_chars=2000, two_way=True, media=("text", "image", "product"))
+    # Like a vendor that honours idempotency keys: a resend of a key is recognised, not redelivered.
+    capabilities = Capabilities(max_text_chars=2000, two_way=True, media=("text", "image", "product"),
+                                sends_per_second=10000.0, idempotent_sends=True)
     sent: list[Outbound] = []
+    _ids: dict[str, str] = {}
     _lock = threading.Lock()
 
     def send(self, outbound: Outbound) -> SendResult:
         with self._lock:
-            self.sent.append(outbound)
-        return SendResult(provider_message_id=f"lb-{uuid.uuid4().hex[:12]}", delivered=True)
+            if outbound.idempotency_key not in self._ids:
+                self._ids[outbound.idempotency_key] = f"lb-{uuid.uuid4().hex[:12]}"
+                self.sent.append(outbound)
+            return SendResult(provider_message_id=self._ids[outbound.idempotency_key], delivered=True)

@@ -12,9 +12,10 @@ def init_app(app: Flask) -> None:
     import connectors.wecom  # noqa: F401
     import connectors.wecom_kf  # noqa: F401
     from app import api_docs, jobs
-    from app.channels import accounts, commands, dispatch, kf, routes
+    from app.channels import accounts, commands, dispatch, inbox, kf, routes
 
     app.extensions["daogou.channels"] = accounts.ChannelRegistry(app)
+    app.extensions["daogou.inbox"] = inbox.Inbox(app)
     app.register_blueprint(routes.bp)
     api_docs.register_paths(app, connectors.bridge.OPENAPI_PATHS, connectors.bridge.OPENAPI_SCHEMAS)
     dispatch.init_app(app)

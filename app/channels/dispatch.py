@@ -165,14 +165,21 @@ def dispatch_due(limit: int = BATCH_SIZE) -> int:
     return len(batch)
 
 
+SETTLE_CHUNK = 100  # sends to an idempotent vendor recorded per transaction
+
+
 def _send_batch(batch: list[Claimed]) -> list[str]:
     opted_out = _opted_out(batch)
     outcomes = []
+    unrecorded: list[tuple[Claimed, SendResult]] = []
     for item in batch:
         if (item.customer_id, item.channel) in opted_out:
             outcomes.append(_settle_dead(item, "opted_out", t("channels.error.opted_out")))
             continue
-        outcomes.append(_send_one(item))
+        outcomes.append(_send_one(item, unrecorded))
+        if len(unrecorded) >= SETTLE_CHUNK:
+            _settle_sent_many(unrecorded)
+    _settle_sent_many(unrecorded)
     return outcomes
 
 
@@ -187,11 +194,18 @@ def _opted_out(batch: list[Claimed]) -> set[tuple[int | None, str]]:
             .where(CustomerOptOut.customer_id.in_(customers)))}
 
 
-def _send_one(item: Claimed) -> str:
+def _send_one(item: Claimed, unrecorded: list[tuple[Claimed, SendResult]]) -> str:
+    """Send one row. A success at a vendor that de-duplicates on our key joins ``unrecorded``
+    and is written with others (a crash before that only causes a harmless resend); any other
+    outcome is written before the next send, after the unrecorded ones, so that a crash leaves
+    at most the row in flight unsettled."""
     try:
         connector = registry().connector(item.channel, item.account)
     except ConnectorError as exc:
         return _settle_dead(item, str(exc), t("channels.error.no_account", channel=item.channel))
+    idempotent = connector.capabilities.idempotent_sends
+    if not idempotent:
+        _settle_sent_many(unrecorded)
     per_second = float(connector.setting("rate_per_second", connector.capabilities.sends_per_second))
     wait = _limiter().acquire(f"{item.channel}:{connector.account}", per_second)
     if wait > 0:
@@ -200,7 +214,63 @@ def _send_one(item: Claimed) -> str:
         result = connector.send(item.outbound)
     except ConnectorError as exc:
         return _settle_error(item, connector, exc)
+    if idempotent:
+        unrecorded.append((item, result))
+        return OutboxState.sent.value
     return _settle_sent(item, result)
+
+
+def _settle_sent_many(unrecorded: list[tuple[Claimed, SendResult]]) -> None:
+    """Record many successful sends in one transaction (set-based), then empty the list."""
+    if not unrecorded:
+        return
+    results = {item.id: result for item, result in unrecorded}
+    with db.transaction() as s:
+        at = now()
+        still_ours = set(s.scalars(select(OutboxEntry.id).where(
+            OutboxEntry.id.in_(results), OutboxEntry.state == OutboxState.sending,
+            OutboxEntry.claimed_by.isnot(None))))
+        if still_ours:
+            s.execute(update(OutboxEntry), [
+                {"id": i, "state": OutboxState.sent, "sent_at": at, "last_error": None, "claimed_by": None,
+                 "provider_message_id": results[i].provider_message_id} for i in still_ours])
+            message_ids = {item.message_id: results[item.id].delivered for item, _ in unrecorded
+                           if item.id in still_ours and item.message_id}
+            mark_messages_sent(s, message_ids)
+    unrecorded.clear()
+
+
+def mark_messages_sent(s: Session, delivered_by_id: dict[int, bool]) -> None:
+    """``set_message_status`` for many messages at once: forward-only, set-based, with one
+    ``message.status`` event each (recorded like ``realtime.publish``, emitted after commit)."""
+    from app import realtime
+    from app.db import after_commit
+    from app.messaging.payloads import message_status
+    from models import ConsoleEvent
+
+    if not delivered_by_id:
+        return
+    rows = s.execute(select(Message, Conversation.clerk_id).join(Conversation, Conversation.id == Message.conversation_id)
+                     .where(Message.id.in_(delivered_by_id))).all()
+    at = utcnow()
+    changes, events = [], []
+    for msg, clerk_id in rows:
+        new = MessageStatus.delivered if delivered_by_id[msg.id] else MessageStatus.sent
+        if msg.status not in (MessageStatus.queued, MessageStatus.sent) or msg.status == new:
+            continue
+        changes.append({"id": msg.id, "status": new, "error": None, "status_at": at})
+        events.append(ConsoleEvent(room=realtime.clerk_room(clerk_id), name=realtime.MESSAGE_STATUS,
+                                   payload={**message_status(msg), "status": new.value, "error": None}))
+    if not changes:
+        return
+    s.execute(update(Message), changes)
+    s.add_all(events)
+    s.flush()
+
+    def emit() -> None:
+        for e in events:
+            realtime.socketio.emit(e.name, {"event_id": e.id, **e.payload}, to=e.room, namespace=realtime.NAMESPACE)
+    after_commit(s, emit)
 
 
 def _finish(s: Session, item: Claimed, **values: Any) -> OutboxEntry | None:

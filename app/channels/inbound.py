@@ -1,8 +1,8 @@
 """Inbound routing: the events a connector parsed from a callback, applied exactly once.
 
-Every event first leaves a receipt keyed by (channel, account, external id) inside a savepoint;
-a vendor retry collides on that key and is skipped, so a message lands once in its customer's
-conversation and a subscribe binds once. One transaction per callback.
+Every event first leaves a receipt keyed by (channel, account, external id); a vendor retry finds
+that key and is skipped, so a message lands once in its customer's conversation and a subscribe
+binds once. No savepoints: ``app.db.after_commit`` callbacks would fire when one is released.
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections import Counter
 
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import hooks
@@ -28,16 +27,19 @@ STATUS_OF = {"delivered": MessageStatus.delivered, "read": MessageStatus.read, "
 def accept_events(session: Session, connector: Connector, events: list[InboundEvent]) -> Counter:
     """Apply each new event; return counts by outcome (stored, duplicate, unrouted, ignored)."""
     counts: Counter = Counter()
+    seen = set(session.scalars(select(InboundReceipt.external_id).where(
+        InboundReceipt.channel == connector.kind, InboundReceipt.account == (connector.account or ""),
+        InboundReceipt.external_id.in_({e.external_id[:128] for e in events})))) if events else set()
     for event in events:
-        receipt = InboundReceipt(channel=connector.kind, account=connector.account or "",
-                                 external_id=event.external_id[:128], kind=event.kind, outcome="stored")
-        try:
-            with session.begin_nested():
-                session.add(receipt)
-                session.flush()
-        except IntegrityError:
+        # No savepoint here: a concurrent writer of the same receipt makes the whole transaction
+        # fail on the unique key, the vendor gets an error and retries, and the retry is a duplicate.
+        if event.external_id[:128] in seen:
             counts["duplicate"] += 1
             continue
+        seen.add(event.external_id[:128])
+        receipt = InboundReceipt(channel=connector.kind, account=connector.account or "",
+                                 external_id=event.external_id[:128], kind=event.kind, outcome="stored")
+        session.add(receipt)
         receipt.outcome = _apply(session, connector, event) or "stored"
         if receipt.outcome == "unrouted":
             receipt.payload = {"sender": event.sender, "type": event.type, "body": event.body,
@@ -158,12 +160,8 @@ def record_opt_out(s: Session, customer_id: int, channel: str, reason: str) -> N
     if s.scalar(select(CustomerOptOut.id).where(CustomerOptOut.customer_id == customer_id,
                                                 CustomerOptOut.channel == channel)):
         return
-    try:
-        with s.begin_nested():
-            s.add(CustomerOptOut(customer_id=customer_id, channel=channel, reason=reason[:120]))
-            s.flush()
-    except IntegrityError:
-        pass  # recorded by a concurrent callback: the outcome is the same
+    s.add(CustomerOptOut(customer_id=customer_id, channel=channel, reason=reason[:120]))
+    s.flush()
 
 
 def _lift_opt_out(s: Session, customer_id: int, channel: str) -> None:

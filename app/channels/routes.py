@@ -1,9 +1,9 @@
 """Channel callbacks: ``/channels/<kind>/<account>``.
 
-The view verifies (signature, time window, ids) before anything in the body is trusted, applies
-the events in one short transaction (so a retry after our answer finds them stored), then
-answers the vendor. Slow work (fetching 微信客服 messages, pushing to consoles) happens after the
-commit, off the vendor's clock.
+The view verifies (signature, time window, ids) before anything in the body is trusted, hands
+the events to the group-committing inbox (``inbox``) and answers the vendor once they are
+stored, so a retry after our answer finds them. Slow work (fetching 微信客服 messages, pushing to
+consoles) happens after the commit, off the vendor's clock.
 """
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from app import db, jobs
-from app.channels import kf
 from app.channels.accounts import registry
-from app.channels.inbound import accept_events
+from app.channels.inbox import inbox
 from connectors.base import ConnectorError, InboundRejected, InboundRequest
 
 log = logging.getLogger("daogou.channels")
@@ -55,11 +53,7 @@ def callback(kind: str, account: str):
         events = connector.parse_inbound(inbound)
     except InboundRejected as exc:
         return _rejected(kind, account, exc.reason, exc.status)
-    with db.transaction() as s:
-        counts = accept_events(s, connector, events)
-        for event in events:
-            if event.kind == "sync":  # 微信客服: fetch the messages after we answered
-                jobs.enqueue_after_commit(s, kf.sync_kf_account, connector.account, event.payload.get("token"))
+    counts = inbox().submit(connector, events)
     if counts.get("unrouted"):
         current_app.logger.info("unrouted inbound kept", extra={"channel": kind, "count": counts["unrouted"]})
     text, content_type = connector.acknowledge(inbound, events)

@@ -141,12 +141,13 @@ def test_bridge_outage_then_recovery_delivers_each_once(app, db, clock, add_chan
 def test_bridge_killed_dispatcher_retries_the_in_flight_delivery_safely(app, db, clock, add_channel,
                                                                         bridge_receiver):
     add_channel("bridge", "wa", secret=SECRET, url=bridge_receiver.url + "/deliver", timeout="0.3")
-    proofs.kill_mid_batch(app, db, clock, survive=1, n=4, channel="bridge", account="wa")
-    # The bridge honours Idempotency-Key, so the in-flight row is retried instead of held.
+    proofs.kill_mid_batch(app, db, clock, survive=1, n=4, unsettled=4, channel="bridge", account="wa")
+    # The bridge honours Idempotency-Key: successes are recorded in groups and, after a crash,
+    # everything unrecorded is offered again and recognised by the bridge.
     assert proofs.states(db) == {"sent": 4}
     assert len(bridge_receiver.delivered) == 4
     posts = [r for r in bridge_receiver.requests if r[1] == "/deliver"]
-    assert len(posts) == 5  # the in-flight one arrived twice and was delivered once
+    assert len(posts) == 6  # two reached the bridge before the kill and were offered again
 
 
 def test_the_bridge_format_is_in_the_openapi_document(client):
