@@ -1,7 +1,6 @@
 """POST /api/v1/drafts and what follows: scoping, rotation, outcomes, replies, purchases, stats."""
 from __future__ import annotations
 
-
 from app import hooks
 from app.messaging.actions import receive_message, send_message
 from models import Customer, Product, utcnow
