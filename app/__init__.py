@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import ingest
     from app import demo
     from app import drafts
+    from app import care
     from app import commission
 
     logs.init_app(app)
@@ -45,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     contact.init_app(app)
     channels.init_app(app)
     followers.init_app(app)
+    care.init_app(app)
     commission.init_app(app)
 
     console.init_app(app)
