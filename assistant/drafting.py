@@ -248,6 +248,15 @@ def validate_templates(scenarios: Any) -> dict[str, str]:
     return errors
 
 
+def preview_template(text: str) -> tuple[list[str], str | None]:
+    """The template rendered against the sample context (with and without optional parts), or the error."""
+    try:
+        template = _env.from_string(text)
+        return [template.render(**sample_variables()).strip(), template.render(**sample_variables(bare=True)).strip()], None
+    except TemplateError as exc:
+        return [], str(exc)
+
+
 def sample_variables(bare: bool = False) -> dict[str, Any]:
     """A sample context every template must render against (``bare``: no optional parts)."""
     product = {"name": "玻尿酸补水面膜", "price": "129.00", "sku": "SAMPLE-1", "link": None, "image": None, "is_new": True}

@@ -12,7 +12,8 @@ from app.drafts.serialize import batch_json, draft_json, outcome_json, product_c
 from app.drafts.stats import draft_stats
 from app.errors import Invalid
 from app.scoping import get_visible_customer
-from assistant.drafting import SCENARIOS, default_templates, normalise_scenario, parse_offers, sample_variables
+from assistant.drafting import (SCENARIOS, default_templates, normalise_scenario, parse_offers, preview_template,
+                                sample_variables)
 from assistant.recommend import load_histories
 from models import Role, utcnow
 
@@ -89,6 +90,20 @@ def templates_get():
 def templates_put():
     overrides = actions.save_templates(current_staff(), _json_body())
     return jsonify({"customised": sorted(overrides)})
+
+
+@bp.post("/templates/preview")
+@staff_required(Role.hq)
+def templates_preview():
+    """Render one template text against the sample customer, with and without optional parts."""
+    body = _json_body()
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip() or len(text) > 1000:
+        raise Invalid("invalid template", {"text": "required, at most 1000 characters"})
+    rendered, error = preview_template(text)
+    if error:
+        raise Invalid("invalid template", {"text": f"does not render: {error}"})
+    return jsonify({"full": rendered[0], "bare": rendered[1]})
 
 
 @bp.get("/offers")

@@ -118,3 +118,15 @@ def test_model_draft_through_the_configured_endpoint(app_factory, brand, llm):
     assert (body["source"], body["fallback_reason"]) == ("template", "rate_limited")
     prompt = llm.requests[0]["messages"][1]["content"]
     assert "王女士" in prompt and "李建国" not in prompt and "13900000008" not in prompt
+
+
+def test_template_preview_renders_the_sample_customer(client, auth, brand):
+    auth.login("hq")
+    resp = client.post("/api/v1/templates/preview",
+                       json={"text": "{{ customer.salutation }}您好{% if offer %}，可用{{ offer.label }}{% endif %}"})
+    assert resp.get_json() == {"full": "王女士您好，可用满300减50券", "bare": "王女士您好"}
+    bad = client.post("/api/v1/templates/preview", json={"text": "{{ customer.__class__.__base__ }}"})
+    assert bad.status_code == 422 and bad.get_json()["fields"]["text"].startswith("does not render")
+    auth.logout()
+    auth.login("lin")
+    assert client.post("/api/v1/templates/preview", json={"text": "你好"}).status_code == 403

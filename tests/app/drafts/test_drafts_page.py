@@ -78,6 +78,9 @@ def test_head_office_sees_results_and_edits_templates(live, browser):
         assert "null" not in page.text_content("[data-part=stats]")
         page.screenshot(path=str(ARTIFACTS / "01-hq-drafts.png"), full_page=True)
 
+        page.locator("[data-scenario=birthday] [data-variant] button.link").first.click()  # 预览
+        page.wait_for_selector("[data-scenario=birthday] .preview:not([hidden])")
+        assert "王女士" in page.text_content("[data-scenario=birthday] .preview")
         first = page.locator("[data-scenario=birthday] textarea").first
         first.fill("{{ customer.nmae }}生日快乐")
         page.click("[data-part=templates] > button.primary")

@@ -58,9 +58,20 @@
         const id = el("input", { value: variant.id, "aria-label": t("hq.drafts.variant_id"), style: { minWidth: "120px" } });
         const text = el("textarea", { rows: 3, "aria-label": t("hq.drafts.variant_text"), style: { width: "100%" } });
         text.value = variant.text;
+        const preview = el("p", { class: "muted preview", hidden: true });
+        const showPreview = async () => {
+          try {
+            const out = await ctx.api("/api/v1/templates/preview", { method: "POST", body: { text: text.value } });
+            preview.textContent = `${t("hq.drafts.preview")}：${out.full}`;
+          } catch (err) {
+            preview.textContent = fieldErrors(err);
+          }
+          preview.hidden = false;
+        };
         const row = el("div", { class: "form-row", "data-variant": variant.id },
           el("label", {}, t("hq.drafts.variant_id"), id),
-          el("label", { style: { flex: "1" } }, t("hq.drafts.variant_text"), text),
+          el("label", { style: { flex: "1" } }, t("hq.drafts.variant_text"), text, preview),
+          el("button", { type: "button", class: "link", onclick: showPreview }, t("hq.drafts.preview")),
           el("button", { type: "button", class: "link", onclick: () => row.remove() }, t("hq.drafts.remove")));
         row._read = () => ({ id: id.value.trim(), text: text.value });
         list.append(row);
