@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import drafts
     from app import care
     from app import commission
+    from app import model, today
 
     logs.init_app(app)
     errors.init_app(app)
@@ -48,6 +49,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     followers.init_app(app)
     care.init_app(app)
     commission.init_app(app)
+    model.init_app(app)
+    today.init_app(app)
 
     console.init_app(app)
     staff.init_app(app)

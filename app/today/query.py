@@ -1,0 +1,70 @@
+"""The Today list as one query over precomputed scores (``CustomerScore``), filtered by a basic
+contact policy: opted-out customers, customers contacted in the last few days and suggestions the
+clerk already handled today never appear; in quiet hours only 催付 (a service message the customer
+expects) remains. The full fatigue policy arrives with campaigns.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from app.scoping import where_visible
+from models import (Conversation, Customer, CustomerOptOut, CustomerScore, FollowerBinding, Staff,
+                    SuggestionOutcome)
+
+HANDLED = ("contacted", "skipped")
+SERVICE_ACTIONS = ("payment",)  # allowed in quiet hours
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: dt.time
+    end: dt.time
+    timezone: ZoneInfo
+
+    @classmethod
+    def parse(cls, spec: str | None, timezone: str) -> QuietHours | None:
+        """"21:00-09:00" → QuietHours; empty → None (no quiet hours)."""
+        if not spec:
+            return None
+        start, _, end = spec.partition("-")
+        return cls(dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip()), ZoneInfo(timezone))
+
+    def active(self, now: dt.datetime) -> bool:
+        local = now.astimezone(self.timezone).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def today_rows(session: Session, staff: Staff, clerk_id: int, now: dt.datetime, limit: int, recent_days: int,
+               quiet: bool) -> list:
+    """The clerk's top ``limit`` followers by expected value, after the policy filter."""
+    local_day = now.date()
+    stmt = (
+        select(CustomerScore, Customer.name, Customer.last_contacted_at, Customer.last_paid_at,
+               Conversation.id, Conversation.last_message_at, Conversation.last_message_preview)
+        .join(Customer, Customer.id == CustomerScore.customer_id)
+        .outerjoin(Conversation, and_(Conversation.customer_id == CustomerScore.customer_id,
+                                      Conversation.clerk_id == clerk_id))
+        .where(
+            where_visible(staff, CustomerScore.customer_id),
+            exists().where(FollowerBinding.customer_id == CustomerScore.customer_id,
+                           FollowerBinding.clerk_id == clerk_id, FollowerBinding.ended_at.is_(None)),
+            ~exists().where(CustomerOptOut.customer_id == CustomerScore.customer_id),
+            or_(Customer.last_contacted_at.is_(None),
+                Customer.last_contacted_at < now - dt.timedelta(days=recent_days)),
+            ~exists().where(SuggestionOutcome.customer_id == CustomerScore.customer_id,
+                            SuggestionOutcome.clerk_id == clerk_id, SuggestionOutcome.day == local_day,
+                            SuggestionOutcome.action.in_(HANDLED)),
+        )
+        .order_by(CustomerScore.expected_value_fen.desc(), CustomerScore.propensity.desc(),
+                  CustomerScore.customer_id)
+        .limit(limit))
+    if quiet:
+        stmt = stmt.where(CustomerScore.action.in_(SERVICE_ACTIONS))
+    return session.execute(stmt).all()

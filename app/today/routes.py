@@ -1,0 +1,80 @@
+"""``GET /api/v1/today`` and ``POST /api/v1/today/<customer_id>/outcome``."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from app import db
+from app.auth import current_staff, staff_required
+from app.errors import Invalid, NotFound
+from app.today.actions import record_outcome
+from app.today.query import QuietHours, today_rows
+from app.today.serialize import today_item
+from models import Role, Staff, utcnow
+
+bp = Blueprint("today", __name__, url_prefix="/api/v1")
+
+MAX_LIMIT = 100
+DEFAULT_RECENT_DAYS = 3
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid("invalid parameter", {name: "must be a whole number"}) from None
+    if not low <= value <= high:
+        raise Invalid("invalid parameter", {name: f"must be between {low} and {high}"})
+    return value
+
+
+def _clerk_for(staff: Staff) -> int:
+    """Clerks see their own list; a manager or head office names a clerk they may see."""
+    if staff.role == Role.clerk:
+        return staff.id
+    clerk_id = _int_arg("clerk_id", 0, 1, 2**62)
+    if not clerk_id:
+        raise Invalid("invalid parameter", {"clerk_id": "required for managers and head office"})
+    s = db.session()
+    stmt = select(Staff.id).where(Staff.id == clerk_id, Staff.role == Role.clerk)
+    if staff.role == Role.manager:
+        stmt = stmt.where(Staff.store_id == staff.store_id)
+    if s.scalar(stmt) is None:
+        raise NotFound("clerk not found", {"clerk_id": "no such clerk in your scope"})
+    return clerk_id
+
+
+@bp.get("/today")
+@staff_required()
+def today():
+    staff = current_staff()
+    limit = _int_arg("limit", 10, 1, MAX_LIMIT)
+    recent_days = _int_arg("recent_days", current_app.config.get("TODAY_RECENT_DAYS", DEFAULT_RECENT_DAYS), 0, 365)
+    clerk_id = _clerk_for(staff)
+    now = utcnow()
+    quiet = QuietHours.parse(current_app.config.get("TODAY_QUIET_HOURS", "21:00-09:00"),
+                             current_app.config.get("BRAND_TIMEZONE", "Asia/Shanghai"))
+    in_quiet = bool(quiet and quiet.active(now))
+    rows = today_rows(db.session(), staff, clerk_id, now, limit, recent_days, in_quiet)
+    return jsonify({
+        "clerk_id": clerk_id,
+        "items": [today_item(r) for r in rows],
+        "quiet_hours": {"until": quiet.end.strftime("%H:%M")} if in_quiet else None,
+    })
+
+
+@bp.post("/today/<int:customer_id>/outcome")
+@staff_required(Role.clerk)
+def outcome(customer_id: int):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("invalid body", {"body": "a JSON object is required"})
+    staff = current_staff()
+    with db.transaction() as s:
+        clerk = s.get(Staff, staff.id)
+        row = record_outcome(s, clerk, customer_id, body.get("action"), utcnow())
+        result = {"id": row.id, "customer_id": row.customer_id, "action": row.action, "day": row.day.isoformat()}
+    return jsonify(result), 201
