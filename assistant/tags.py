@@ -24,7 +24,7 @@ from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from assistant.lifecycle import lifecycle_stages, purchase_cycles, stage_reasons, yuan_text
-from assistant.tag_rules import STATS_KEY, TagRules, load_rules
+from assistant.tag_rules import SETTING_KEY, STATS_KEY, TagRules, load_rules
 from models import (Customer, CustomerTag, FollowerBinding, Order, OrderItem, Product, Setting,
                     Stage, Tag, TagSource, utcnow)
 from models.commerce import PAID_STATUSES
@@ -504,6 +504,8 @@ def retag_customers(session: Session, customer_ids: Sequence[int], now: dt.datet
                     tz: ZoneInfo = DEFAULT_TZ, rules: TagRules | None = None) -> TagResult:
     """Recompute a few customers' derived columns and automatic tags, in the caller's transaction."""
     ids = sorted({int(i) for i in customer_ids})
+    # Both settings rows in one round trip; the reads below then come from the identity map.
+    session.scalars(select(Setting).where(Setting.key.in_([SETTING_KEY, STATS_KEY]))).all()
     rules = rules or load_rules(session)
     session.flush()
     facts = load_facts(session, ids)
