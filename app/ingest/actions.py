@@ -253,6 +253,7 @@ def upsert_customers(session: Session, rows: Sequence[Any], tz: dt.tzinfo | None
     clerk_ids = _clerk_ids(session, batch.keys("clerk"))
     identity_owner = _identity_owners(session, batch)
     customer_ids = _ids_by(session, Customer.external_id, batch.keys(), Customer.id)
+    claimed: dict[tuple[str, str, str], str] = {}  # identity → first customer in this batch to claim it
 
     def resolve(values: dict[str, Any], cols: dict[str, Any]) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -266,7 +267,8 @@ def upsert_customers(session: Session, rows: Sequence[Any], tz: dt.tzinfo | None
         mine = customer_ids.get(values["external_id"])
         for i, ident in enumerate(values.get("identities", [])):
             holder = identity_owner.get(ident)
-            if holder is not None and holder != mine:
+            claimant = claimed.setdefault(ident, values["external_id"])
+            if (holder is not None and holder != mine) or claimant != values["external_id"]:
                 errors[f"identities[{i}]"] = t("ingest.identity_taken")
         return errors
 

@@ -180,6 +180,18 @@ def test_an_identity_of_another_customer_is_refused(client, bearer, db, brand):
     assert _count(db, ChannelIdentity) == 1
 
 
+def test_two_customers_claiming_one_identity_in_a_batch_only_the_first_gets_it(client, bearer, db, brand):
+    ident = [{"channel": "wecom", "external_id": "wm_shared"}]
+    r = client.post("/api/v1/customers", headers=bearer, json=[
+        {"external_id": "C1", "name": "张三", "identities": ident},
+        {"external_id": "C2", "name": "李四", "identities": ident}])
+    body = r.get_json()
+    assert body["accepted"] == 1 and body["rejected"][0]["index"] == 1
+    with db.Session() as s:
+        owner = s.scalar(select(Customer.external_id).join(ChannelIdentity, ChannelIdentity.customer_id == Customer.id))
+    assert owner == "C1"
+
+
 def test_order_recorded_fires_in_the_transaction_with_created_and_changed_orders(app, client, bearer, db, brand):
     seen = []
     hooks.subscribe(app, hooks.ORDER_RECORDED, lambda s, order_ids, customer_ids: seen.append(
