@@ -204,13 +204,27 @@ class TemplateBook:
         return self._compiled[variant_id].render(**variables).strip()
 
 
-def validate_templates(scenarios: Any) -> dict[str, str]:
-    """Errors by path for a templates document; each variant must render against a sample context."""
+# What a template may quote on its own: nothing. Prices, offers and phone numbers come from
+# variables ({{ product.price }}, {{ offer.label }}), so they are always the configured ones.
+_LITERAL_CHECKS = frozenset({"price", "discount", "coupon", "phone", "banned_word"})
+
+
+def validate_templates(scenarios: Any, banned_words: Iterable[str] = guardrails.DEFAULT_BANNED_WORDS) -> dict[str, str]:
+    """Errors by path for a templates document.
+
+    Each variant must render against a sample context (with and without the optional parts) and
+    pass the guardrails there: a literal price, discount or coupon in a template would reach
+    every customer whatever head office configured.
+    """
     if not isinstance(scenarios, dict):
         return {"scenarios": "must be an object keyed by scenario"}
     errors: dict[str, str] = {}
     sample = sample_variables()
     sample_bare = sample_variables(bare=True)
+    sample_rules = guardrails.channel_rules("wecom", marketing=True, signature="")
+    sample_allowed = guardrails.Allowances(amounts_fen={12900, 5000, 30000, 26800}, offer_labels=["满300减50券"],
+                                           coupons_allowed=True)
+    banned = tuple(banned_words)
     ids: set[str] = set()
     for key, scenario in scenarios.items():
         path = f"scenarios.{key}"
@@ -245,6 +259,15 @@ def validate_templates(scenarios: Any) -> dict[str, str]:
                 errors[f"{vpath}.text"] = "renders to an empty message"
             elif max(len(r) for r in rendered) > guardrails.CHAT_MAX_CHARS:
                 errors[f"{vpath}.text"] = f"renders longer than {guardrails.CHAT_MAX_CHARS} characters"
+            else:
+                bare_allowed = guardrails.Allowances(amounts_fen={26800})  # only the unpaid order's amount
+                found = [v for text_, allowed in zip(rendered, (sample_allowed, bare_allowed))
+                         for v in guardrails.check(text_, sample_rules, allowed, banned_words=banned)
+                         if v.code in _LITERAL_CHECKS]
+                if found:
+                    hint = ("; use {{ product.price }} / {{ offer.label }} instead of writing prices or offers"
+                            if found[0].code in ("price", "discount", "coupon") else "")
+                    errors[f"{vpath}.text"] = found[0].detail + hint
     return errors
 
 

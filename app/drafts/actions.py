@@ -250,7 +250,7 @@ def _save_setting(s: Session, key: str, value: dict[str, Any], staff: Staff) -> 
 def save_templates(staff: Staff, body: Any) -> dict[str, Any]:
     """Replace the templates head office edits; scenarios equal to the defaults are not stored."""
     scenarios = body.get("scenarios") if isinstance(body, dict) else None
-    errors = validate_templates(scenarios)
+    errors = validate_templates(scenarios, draft_settings.policy(db.session())["banned_words"])
     if errors:
         raise Invalid("invalid templates", errors)
     defaults = default_templates()

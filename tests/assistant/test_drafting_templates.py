@@ -111,3 +111,16 @@ def test_new_arrival_copy_claims_newness_only_for_new_products():
     old_text = template_draft(make_context("new_arrival", products=(MASK,), history=["new_arrival.b", "new_arrival.c"]), BOOK).text
     assert "玻尿酸补水面膜（¥129.00）刚到店" in new_text
     assert "刚到店" not in old_text and "也给您挑了玻尿酸补水面膜" in old_text
+
+
+def test_templates_may_not_write_prices_offers_or_banned_words_themselves():
+    def error(text, **kw):
+        return validate_templates({"birthday": {"variants": [{"id": "birthday.x", "text": text}]}}, **kw).get(
+            "scenarios.birthday.variants[0].text", "")
+
+    assert "¥9.90" in error("{{ customer.salutation }}，面膜只要¥9.90")
+    assert "8折" in error("{{ customer.salutation }}，生日全场8折")
+    assert "券" in error("{{ customer.salutation }}，送您一张券")
+    assert "顶级" in error("{{ customer.salutation }}，顶级面膜")
+    assert error("生日快乐", banned_words=["生日快乐"]) == "使用了禁用词“生日快乐”"
+    assert error("{{ customer.salutation }}{% if offer %}，可用{{ offer.label }}{% endif %}，面膜¥{{ product.price if product else '' }}") == ""
