@@ -82,4 +82,5 @@ def remove_manual_tag(session: Session, customer: Customer, name: str) -> None:
     if link is None or link.source != TagSource.manual:
         raise NotFound("no such manual tag", {"name": "this customer has no manual tag of that name"})
     session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer.id, CustomerTag.tag_id == tag_id))
-    session.expire(customer, ["tags"])
+    # If a rule also sets this tag, it comes back now as the rule's (with its reason).
+    retag(session, [customer.id])

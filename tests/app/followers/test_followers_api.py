@@ -121,6 +121,9 @@ def test_manual_tag_outlives_a_retag(client, auth, book, db):
         retag_all(s)
     tags = client.get(f"/api/v1/customers/{book['mine']}").get_json()["tags"]
     assert next(t for t in tags if t["name"] == "campus")["source"] == "manual"
+    # Once the clerk lets go of it, the rule's own tag (and reason) is back at once.
+    tags = client.delete(f"/api/v1/customers/{book['mine']}/tags/campus").get_json()["tags"]
+    assert next(t for t in tags if t["name"] == "campus")["source"] == "auto"
 
 
 def test_tags_on_customers_out_of_scope_are_404(client, auth, book):
