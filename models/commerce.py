@@ -64,6 +64,8 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_customer_paid", "customer_id", "paid_at"),
         Index("ix_orders_paid_at", "paid_at"),
+        # Segments: "has an unpaid order over ¥X" (催付) reads status + amount only.
+        Index("ix_orders_status_amount", "status", "amount_fen"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -52,7 +52,7 @@ class Customer(Base):
     stage: Mapped[Stage | None] = mapped_column(str_enum(Stage, 16), index=True)
     paid_orders: Mapped[int] = mapped_column(default=0)
     total_spent_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    first_paid_at: Mapped[dt.datetime | None]
+    first_paid_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # segments: first order on a day
     last_paid_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     last_contacted_at: Mapped[dt.datetime | None]
     last_inbound_at: Mapped[dt.datetime | None]
