@@ -55,7 +55,7 @@
     const picker = el("input", { type: "month", value: period, "aria-label": t("commission.period"),
       onchange: () => { state.period = picker.value || null; load(root, ctx); } });
     const m = data.month;
-    root.replaceChildren(
+    root.replaceChildren(...[
       el("div", { class: "chat-head" }, el("strong", {}, t("commission.title")), picker,
         el("span", { class: `pill ${data.closed ? "on" : ""}` }, t(data.closed ? "commission.closed" : "commission.open"))),
       el("div", { class: "stats", style: { display: "flex", flexWrap: "wrap", gap: "8px", padding: "8px 0" } },
@@ -64,7 +64,7 @@
         stat(ctx, `${t("commission.month")} · ${t("commission.commission")}`, ctx.yuan(m.commission),
           `${t("commission.pending")} ${ctx.yuan(m.pending)} · ${t("commission.settled")} ${ctx.yuan(m.settled)}`),
         stat(ctx, `${t("commission.month")} · ${t("commission.sales")}`, ctx.yuan(m.sales),
-          `${t("commission.net_sales")} ${ctx.yuan(m.net_sales)} · ${m.orders}`),
+          `${t("commission.net_sales")} ${ctx.yuan(m.net_sales)} · ${t("commission.orders_count", { n: m.orders })}`),
         stat(ctx, t("commission.rank"), data.rank ? t("commission.rank_of", data.rank) : "—")),
       data.adjustments.length ? el("section", {},
         el("h3", {}, t("commission.adjustments")),
@@ -73,7 +73,7 @@
       el("h3", {}, t("commission.orders")),
       data.orders.length
         ? el("ul", { class: "conversations earnings-orders" }, data.orders.map((o) => orderRow(ctx, o)))
-        : el("div", { class: "empty" }, el("p", {}, t("commission.no_orders"))));
+        : el("div", { class: "empty" }, el("p", {}, t("commission.no_orders")))].filter(Boolean));
   }
 
   Daogou.registerScreen("earnings", {
