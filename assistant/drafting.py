@@ -68,6 +68,8 @@ MODEL_BUDGET_SECONDS = 3.0
 # Below this much time left, a retry cannot finish; go straight to the template.
 MIN_CALL_SECONDS = 0.4
 MAX_PRODUCTS = 3
+# How far back the rotation remembers which variant a customer got (a year of drafts is plenty).
+ROTATION_MEMORY = dt.timedelta(days=365)
 
 # Fixed-date and (for the next years) lunar festivals, for the 节日 scenario's default occasion.
 _FIXED_FESTIVALS = ((1, 1, "元旦"), (2, 14, "情人节"), (3, 8, "妇女节"), (5, 1, "劳动节"), (6, 1, "儿童节"),
@@ -454,7 +456,7 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
     for cid, variant in session.execute(
             select(Draft.customer_id, Draft.template_variant)
             .where(Draft.customer_id.in_(ids), Draft.source == DraftSource.template,
-                   Draft.template_variant.is_not(None))
+                   Draft.template_variant.is_not(None), Draft.created_at >= now - ROTATION_MEMORY)
             .order_by(Draft.created_at.desc(), Draft.id.desc())):
         history[cid].append(variant)
     ranker: dict[int, list[str]] = {}
