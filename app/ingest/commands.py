@@ -36,7 +36,9 @@ field and reason, and the rest still land. Importing the same file again changes
 @click.argument("kind", type=click.Choice(sorted(csv_import.KINDS)))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--encoding", help="Force the file encoding (utf-8, gbk, gb18030…) instead of detecting it.")
-@click.option("--batch-size", type=click.IntRange(1, 50000), default=csv_import.BATCH_SIZE, show_default=True)
+# Upper bound: each batch looks its external ids up with one IN (...) per kind, and older SQLite
+# builds allow 32,766 bound variables a statement.
+@click.option("--batch-size", type=click.IntRange(1, 20000), default=csv_import.BATCH_SIZE, show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write the rejected rows to this CSV file (line, external_id, field, reason).")
 @with_appcontext
