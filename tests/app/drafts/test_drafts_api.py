@@ -139,3 +139,16 @@ def test_recommendations_exclude_out_of_stock(client, auth, brand):
     assert "CREAM-OOS" not in skus
     assert client.get(f"/api/v1/recommendations?customer_id={brand.wang}").status_code == 404
     assert client.get("/api/v1/recommendations?customer_id=x").status_code == 422
+
+
+def test_head_office_drafts_for_a_customer_with_no_history(client, auth, brand, db):
+    with db.transaction() as s:
+        newcomer = factories.customer(s, name="Amy").id
+    auth.login("hq")
+    resp = draft(client, customer_id=newcomer, scenario="新品", channel="sms")
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert body["text"].startswith("【") and "Amy" in body["text"] and body["text"].endswith("回T退订")
+    with db.Session() as s:
+        row = s.get(Draft, body["draft_id"])
+        assert (row.clerk_id, row.requested_by) == (None, brand.hq)  # nobody owns this customer yet
