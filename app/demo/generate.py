@@ -608,7 +608,37 @@ def _generate_chunk(rng: np.random.Generator, brand: _Brand, n: int, ids: _Ids, 
     np.maximum.at(last_paid, o_cust[paid], ts["paid_at"][paid])
     level = np.searchsorted([80_000, 300_000, 1_000_000], spent, side="right")
 
-    # People.
+    customers = _people(rng, brand, cust_id, store, female, created, level, now_us)
+    bindings, identities = _follows(rng, brand, ids, customers, store, clerk_k, owner, join, created, now_us)
+
+    orders = {
+        "id": order_id,
+        "external_id": [f"DEMO-O{i:010d}" for i in order_id.tolist()],
+        "customer_id": cust_id[o_cust],
+        "store_id": order_store,
+        "clerk_id": np.where(order_clerk > 0, order_clerk, None).astype(object),
+        "status": status,
+        "amount_fen": amount, "refund_amount_fen": refund,
+        "created_at": _ts(o_time),
+        "paid_at": _ts(ts["paid_at"]), "shipped_at": _ts(ts["shipped_at"]),
+        "delivered_at": _ts(ts["delivered_at"]), "completed_at": _ts(ts["completed_at"]),
+        "cancelled_at": _ts(ts["cancelled_at"]), "refunded_at": _ts(ts["refunded_at"]),
+        "updated_at": _ts(ts["updated_at"]),
+    }
+    items = {
+        "id": item_id, "order_id": order_id[item_order],
+        "product_id": brand.product_ids[item_product],
+        "quantity": item_qty, "price_fen": item_price.astype(np.int64),
+    }
+    unpaid = np.unique(o_cust[status == "created"])
+    return _Chunk(customers=customers, bindings=bindings, identities=identities, orders=orders,
+                  items=items, owner_clerk=owner, unpaid_recent=unpaid, fav=fav, last_paid_us=last_paid)
+
+
+def _people(rng: np.random.Generator, brand: _Brand, cust_id: np.ndarray, store: np.ndarray,
+            female: np.ndarray, created: np.ndarray, level: np.ndarray, now_us: int) -> dict[str, Any]:
+    """Customer rows: names, phones, e-mails, birthdays, addresses (some on campus)."""
+    n = len(cust_id)
     ages = np.where(rng.random(n) < 0.08, rng.integers(17, 24, n), rng.integers(20, 58, n))
     campus = (ages <= 23) & (rng.random(n) < 0.7) | (rng.random(n) < 0.02)
     names = _person_names(rng, n, female)
@@ -642,7 +672,15 @@ def _generate_chunk(rng: np.random.Generator, brand: _Brand, n: int, ids: _Ids, 
         "first_paid_at": _ts(np.full(n, NaT)), "last_paid_at": _ts(np.full(n, NaT)),
         "last_contacted_at": _ts(np.full(n, NaT)), "last_inbound_at": _ts(np.full(n, NaT)),
     }
+    return customers
 
+
+def _follows(rng: np.random.Generator, brand: _Brand, ids: _Ids, customers: dict[str, Any],
+             store: np.ndarray, clerk_k: np.ndarray, owner: np.ndarray, join: np.ndarray,
+             created: np.ndarray, now_us: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Follower bindings to clerks and the channel identities that reach each customer."""
+    cust_id = customers["id"]
+    n = len(cust_id)
     # Bindings: every customer has an owner clerk; most through the demo's loopback channel so
     # sends go end to end, some through WeCom or the Official Account. A few also follow a
     # second clerk of the store (not the owner).
@@ -680,29 +718,7 @@ def _generate_chunk(rng: np.random.Generator, brand: _Brand, n: int, ids: _Ids, 
         + [f"o{t:016x}{cid}" for t, cid in zip(token[n + wecom.sum():].tolist(), cust_id[oa].tolist())],
         "created_at": _ts(np.concatenate([created, created[wecom], created[oa]])),
     }
-
-    orders = {
-        "id": order_id,
-        "external_id": [f"DEMO-O{i:010d}" for i in order_id.tolist()],
-        "customer_id": cust_id[o_cust],
-        "store_id": order_store,
-        "clerk_id": np.where(order_clerk > 0, order_clerk, None).astype(object),
-        "status": status,
-        "amount_fen": amount, "refund_amount_fen": refund,
-        "created_at": _ts(o_time),
-        "paid_at": _ts(ts["paid_at"]), "shipped_at": _ts(ts["shipped_at"]),
-        "delivered_at": _ts(ts["delivered_at"]), "completed_at": _ts(ts["completed_at"]),
-        "cancelled_at": _ts(ts["cancelled_at"]), "refunded_at": _ts(ts["refunded_at"]),
-        "updated_at": _ts(ts["updated_at"]),
-    }
-    items = {
-        "id": item_id, "order_id": order_id[item_order],
-        "product_id": brand.product_ids[item_product],
-        "quantity": item_qty, "price_fen": item_price.astype(np.int64),
-    }
-    unpaid = np.unique(o_cust[status == "created"])
-    return _Chunk(customers=customers, bindings=bindings, identities=identities, orders=orders,
-                  items=items, owner_clerk=owner, unpaid_recent=unpaid, fav=fav, last_paid_us=last_paid)
+    return bindings, identities
 
 
 def _pick_in_category(rng: np.random.Generator, brand: _Brand, category: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from models.commerce import PAID_STATUSES
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 22, 6, tzinfo=UTC)
-SIZE = 300
+SIZE = 200
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
