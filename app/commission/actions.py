@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, tuple_, type_coerce
+from sqlalchemy import JSON, func, select, tuple_, type_coerce
 from sqlalchemy.types import NullType
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from assistant import attribution as attr
 from assistant import commission_rules as cr
 from models import (Attribution, CommissionEntry, CommissionPeriod, CommissionRule, Conversation,
                     Customer, Direction, FollowerBinding, Message, Order, OrderItem, Product, Role, Setting, Staff, utcnow)
+from models.base import UTCDateTime
 from models.commerce import PAID_STATUSES
 
 SETTING_KEY = "attribution"
@@ -178,7 +179,9 @@ _ORDER_NAMES = ["order_id", "customer_id", "clerk_id", "status", "paid_at", "amo
 
 
 def _frame(rows: Sequence[Any], columns: list[str], times: Iterable[str] = ()) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(rows, columns=columns)
+    # Column-wise: transposing the rows once is far cheaper than pandas probing each Row.
+    data = list(zip(*rows)) if rows else [[] for _ in columns]
+    df = pd.DataFrame({c: list(v) for c, v in zip(columns, data)})
     for c in times:
         df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601").dt.as_unit("us")
     return df
@@ -400,13 +403,24 @@ def _bulk_insert_ignoring_duplicates(session: Session, table: Any, rows: list[di
         cur.execute(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM tmp_{table.name} "
                     f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
     else:
+        texts: dict[dt.datetime, str] = {}
+
         def cell(v: Any) -> Any:
             if isinstance(v, dt.datetime):  # models.base.UTCDateTime's SQLite storage: naive UTC text
-                return v.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+                if v not in texts:
+                    texts[v] = v.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+                return texts[v]
             return json.dumps(v) if isinstance(v, dict) else v
 
+        # Convert column by column; most columns hold plain ints and strings and pass untouched.
+        columns = []
+        for c in cols:
+            values = [r[c] for r in rows]
+            if isinstance(table.c[c].type, (UTCDateTime, JSON)):
+                values = [cell(v) for v in values]
+            columns.append(values)
         cur.executemany(f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
-                        f"VALUES ({', '.join('?' * len(cols))})", [tuple(cell(r[c]) for c in cols) for r in rows])
+                        f"VALUES ({', '.join('?' * len(cols))})", list(zip(*columns)))
     cur.close()
 
 
