@@ -179,7 +179,7 @@ def test_tabs_switch_language_and_every_screen_renders(live, phone):
     assert names[0] == "messages" and {"today", "customers", "tasks", "earnings"} <= set(names)
     for name in names:
         page.click(f".tab[data-screen={name}]")
-        page.wait_for_selector(f".screen-{name}:not([hidden]) > *")
+        page.wait_for_selector(f".screen-{name}:not([hidden]) > *", state="attached")
         page.wait_for_timeout(400)  # the screen's own data requests; only the screenshot depends on it
         shot(page, f"10-screen-{name}")
     page.click(".topbar .lang")

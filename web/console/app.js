@@ -2,7 +2,7 @@
 /* The clerk console shell: login, the bottom tab bar built from registered screens, the
  * customer profile sheet, and the realtime connection that never loses an event.
  *
- * Screens register with Daogou.registerScreen(name, {title, icon, order, render, onEvent}).
+ * Screens register with Daogou.registerScreen(name, {title, icon, order, render, onEvent, boot?}).
  * Realtime: the shell remembers the id of the last event it applied; on every (re)connect it
  * asks the server for everything after it ("resume") before applying live events, and applies
  * each event id once, so a dropped connection or a second tab never loses or doubles anything. */
@@ -253,7 +253,13 @@
     const wanted = location.hash.slice(1);
     const first = screens.has(wanted) ? wanted : sortedScreens()[0].name;
     renderTabs();
-    show(first);
+    show(first);  // sets the active screen at once, then renders
+    // Optional per-screen start-up (tab badges, listeners) whether or not the screen is shown.
+    for (const def of screens.values()) {
+      if (typeof def.boot === "function") {
+        try { def.boot(ctx); } catch (err) { console.error(`screen ${def.name} boot`, err); }
+      }
+    }
     connectRealtime();
   }
 

@@ -507,20 +507,22 @@
     title: { "zh-CN": "消息", en: "Messages" },
     icon: "✉",
     order: 10,
+    boot(ctx) {
+      state.ctx = ctx;
+      loadPending();
+      ctx.on("connection", ({ online, reconnected }) => {
+        if (!online) return;
+        retryPending(ctx);
+        if (!reconnected) return;
+        // Unread counts and "read" marks are not replayed events; refresh them on reconnect.
+        loadConversations(ctx).then(() => renderList(ctx)).catch(() => {});
+      });
+      ctx.on("conversation.read", (data) => onConversationRead(data, ctx));
+      window.addEventListener("online", () => retryPending(ctx));
+      // The tab's unread badge, even when the clerk starts on another screen.
+      if (!ctx.screenActive("messages")) loadConversations(ctx).catch(() => {});
+    },
     async render(root, ctx, params) {
-      if (!state.ctx) {
-        state.ctx = ctx;
-        loadPending();
-        ctx.on("connection", ({ online, reconnected }) => {
-          if (!online) return;
-          retryPending(ctx);
-          if (!reconnected) return;
-          // Unread counts and "read" marks are not replayed events; refresh them on reconnect.
-          if (state.listEl) loadConversations(ctx).then(() => renderList(ctx)).catch(() => {});
-        });
-        ctx.on("conversation.read", (data) => onConversationRead(data, ctx));
-        window.addEventListener("online", () => retryPending(ctx));
-      }
       state.root = root;
       if (params && params.customerId) {
         const opened = await ctx.api("/api/v1/conversations", { method: "POST", body: { customer_id: params.customerId } });
