@@ -247,6 +247,8 @@ def test_batch_command_reports_and_is_idempotent(app, db):
     with db.transaction() as s:
         _rules(s, min(s.scalars(select(Order.created_at))) - dt.timedelta(days=1))
     runner = app.test_cli_runner()
+    future = runner.invoke(args=["commission", "attribute", "--since", "2999-01-01"])
+    assert future.exit_code == 0 and "done: 0 orders" in future.output, future.output
     first = runner.invoke(args=["commission", "attribute", "--chunk", "400"])
     assert first.exit_code == 0, first.output
     assert "done:" in first.output
