@@ -36,8 +36,8 @@ def purchase_cycles(last_items: pd.DataFrame, rules: TagRules) -> pd.DataFrame:
     items = last_items
     usage = pd.to_numeric(items["usage_days"], errors="coerce")
     quantity = items["quantity"].astype("int64").clip(lower=1)
-    defaults = items["category"].map(
-        lambda c: rules.dormant_days_for(c)).astype("int64")
+    categories = items["category"].fillna("")
+    defaults = categories.map({c: rules.dormant_days_for(c) for c in categories.unique()}).astype("int64")
     days = np.where(usage.notna(), usage.fillna(0).astype("int64") * quantity, defaults)
     frame = pd.DataFrame({
         "customer_id": items["customer_id"].to_numpy(),

@@ -258,12 +258,18 @@ def compute_tags(facts: Facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo =
                            "reason": frame["stage_reason"].to_numpy()})]
 
     def add(mask: pd.Series, name, reason) -> None:
+        """Tag the customers in ``mask``. A sparse rule passes ``reason`` as a function of the
+        mask, so its text is only built for the customers who get the tag."""
         mask = mask.fillna(False).astype(bool)
-        reason = pd.Series(reason, index=frame.index) if not isinstance(reason, pd.Series) else reason
-        if mask.any():
-            names = name[mask] if isinstance(name, pd.Series) else name
-            parts.append(pd.DataFrame({"customer_id": frame.index[mask], "name": names,
-                                       "reason": reason[mask].to_numpy()}))
+        if not mask.any():
+            return
+        if callable(reason):
+            texts = np.asarray(reason(mask), dtype=object)
+        else:
+            reason = pd.Series(reason, index=frame.index) if not isinstance(reason, pd.Series) else reason
+            texts = reason[mask].to_numpy()
+        names = name[mask] if isinstance(name, pd.Series) else name
+        parts.append(pd.DataFrame({"customer_id": frame.index[mask], "name": names, "reason": texts}))
 
     buyers = frame["paid_orders"] > 0
     since = frame["days_since_last_paid"].fillna(0).astype("int64").astype(str)
@@ -271,20 +277,23 @@ def compute_tags(facts: Facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo =
     # RFM band by the thresholds of the customer's main category (seed 003).
     cats = facts.categories
     if not cats.empty:
-        cats = cats.assign(spend_fen=cats["spend_fen"].astype("int64"), quantity=cats["quantity"].astype("int64"))
-        cats = cats.assign(category=cats["category"].fillna(""))
-        main = cats.sort_values(["customer_id", "spend_fen", "category"], kind="stable") \
-            .drop_duplicates("customer_id", keep="last")
-        main = main.set_index("customer_id")["category"].reindex(c.index)
+        cats = cats.assign(spend_fen=cats["spend_fen"].astype("int64"), quantity=cats["quantity"].astype("int64"),
+                           category=cats["category"].fillna(""))
+        top = cats.sort_values(["customer_id", "spend_fen", "category"], kind="stable") \
+            .drop_duplicates("customer_id", keep="last").set_index("customer_id")
+        main = top["category"].reindex(c.index)
+        share = top["spend_fen"].reindex(c.index)
         totals = cats.groupby("customer_id")[["spend_fen", "quantity"]].sum().reindex(c.index)
-        main_spend = cats.set_index(["customer_id", "category"])["spend_fen"]
-        share = pd.Series(main_spend.reindex(list(zip(c.index, main.fillna("")))).to_numpy(), index=c.index)
     else:
         main = pd.Series(None, index=c.index, dtype=object)
         totals = pd.DataFrame({"spend_fen": np.nan, "quantity": np.nan}, index=c.index)
         share = pd.Series(np.nan, index=c.index)
-    active_days = main.map(lambda cat: rules.rfm_for(cat).active_days if isinstance(cat, str) else rules.rfm_default.active_days)
-    lost_days = main.map(lambda cat: rules.rfm_for(cat).lost_days if isinstance(cat, str) else rules.rfm_default.lost_days)
+    # Thresholds per category through a dict built once (not a Python call per customer).
+    known = [cat for cat in main.dropna().unique()]
+    active_days = main.map({cat: rules.rfm_for(cat).active_days for cat in known}).fillna(
+        rules.rfm_default.active_days).astype("int64")
+    lost_days = main.map({cat: rules.rfm_for(cat).lost_days for cat in known}).fillna(
+        rules.rfm_default.lost_days).astype("int64")
     days = frame["days_since_last_paid"]
     band = np.select([days <= active_days, days > lost_days], ["active", "lost"], default="sleeping")
     band_rule = np.select([days <= active_days, days > lost_days],
@@ -300,37 +309,37 @@ def compute_tags(facts: Facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo =
     # Replenishment: a consumable's cycle ends within N days (dormancy starts once it has ended).
     remaining = frame["cycle_days"] - frame["days_since_last_paid"]
     due = buyers & frame["cycle_usage_days"].notna() & (remaining >= 1) & (remaining <= rules.replenish_within_days)
-    add(due, "replenish_due",
-        frame["cycle_quantity"].fillna(1).astype("int64").astype(str) + " 件 × "
-        + frame["cycle_usage_days"].fillna(0).astype("int64").astype(str) + " 天，还剩 "
-        + remaining.fillna(0).astype("int64").astype(str) + " 天用完（上次购买 " + since + " 天前）")
+    add(due, "replenish_due", lambda m:
+        frame["cycle_quantity"][m].fillna(1).astype("int64").astype(str) + " 件 × "
+        + frame["cycle_usage_days"][m].fillna(0).astype("int64").astype(str) + " 天，还剩 "
+        + remaining[m].fillna(0).astype("int64").astype(str) + " 天用完（上次购买 " + since[m] + " 天前）")
 
     # 催付: an unpaid order at or above ¥X.
     unpaid = frame["max_unpaid_fen"]
-    add(unpaid >= rules.unpaid_min_yuan * 100, "unpaid",
-        "未付款订单 ¥" + yuan_text(unpaid.fillna(0)) + "（≥ ¥" + str(rules.unpaid_min_yuan) + "）")
+    add(unpaid >= rules.unpaid_min_yuan * 100, "unpaid", lambda m:
+        "未付款订单 ¥" + yuan_text(unpaid[m]) + "（≥ ¥" + str(rules.unpaid_min_yuan) + "）")
 
     # Campus address (seed 001).
     address = c["address"].fillna("").astype(str)
     pattern = "(" + "|".join(re.escape(w) for w in rules.campus_words) + ")"
     word = address.str.extract(pattern, expand=False)
-    add(word.notna(), "campus", "收货地址含「" + word.fillna("") + "」")
+    add(word.notna(), "campus", lambda m: "收货地址含「" + word[m] + "」")
 
     # Birthday within N days.
     birthday = pd.to_datetime(c["birthday"], errors="coerce")
     key = birthday.dt.month * 100 + birthday.dt.day
     ahead = key.map(birthday_offsets(today, rules.birthday_within_days))
-    add(ahead.notna(), "birthday_soon",
-        "生日 " + birthday.dt.month.fillna(0).astype("int64").astype(str) + " 月 "
-        + birthday.dt.day.fillna(0).astype("int64").astype(str) + " 日，"
-        + np.where(ahead == 0, "就是今天", "还有 " + ahead.fillna(0).astype("int64").astype(str) + " 天"))
+    add(ahead.notna(), "birthday_soon", lambda m:
+        "生日 " + birthday[m].dt.month.astype("int64").astype(str) + " 月 "
+        + birthday[m].dt.day.astype("int64").astype(str) + " 日，"
+        + np.where(ahead[m] == 0, "就是今天", "还有 " + ahead[m].astype("int64").astype(str) + " 天"))
 
     # High value: top X % of spend, cut-off measured over all buyers by the full retag.
     if high_value_min_fen is None:
         high_value_min_fen = top_share_cut(frame.loc[buyers, "total_spent_fen"], rules.high_value_top_percent)
     top_pct = f"{rules.high_value_top_percent:g}"
-    add(buyers & (frame["total_spent_fen"] >= max(high_value_min_fen, 1)), "high_value",
-        "累计消费 ¥" + yuan_text(frame["total_spent_fen"]) + "，位列前 " + top_pct + "%（≥ ¥"
+    add(buyers & (frame["total_spent_fen"] >= max(high_value_min_fen, 1)), "high_value", lambda m:
+        "累计消费 ¥" + yuan_text(frame["total_spent_fen"][m]) + "，位列前 " + top_pct + "%（≥ ¥"
         + yuan_text(pd.Series([high_value_min_fen])).iloc[0] + "）")
 
     # Price band by the average paid price of one item.
@@ -353,13 +362,13 @@ def compute_tags(facts: Facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo =
     # New follower: first active binding within N days.
     followed = facts.followed.set_index("customer_id")["first_followed_at"].reindex(c.index)
     follow_days = _days_since(followed, today, tz)
-    add(follow_days <= rules.new_follower_days, "new_follower",
-        follow_days.fillna(0).astype("int64").astype(str) + " 天前添加为好友")
+    add(follow_days <= rules.new_follower_days, "new_follower", lambda m:
+        follow_days[m].astype("int64").astype(str) + " 天前添加为好友")
 
     # Engaged: replied within N days.
     reply_days = frame["days_since_reply"]
-    add(reply_days <= rules.engaged_days, "engaged",
-        reply_days.fillna(0).astype("int64").astype(str) + " 天前回复过消息")
+    add(reply_days <= rules.engaged_days, "engaged", lambda m:
+        reply_days[m].astype("int64").astype(str) + " 天前回复过消息")
 
     tags = pd.concat(parts, ignore_index=True)
     derived = frame[["stage", "paid_orders", "total_spent_fen", "first_paid_at", "last_paid_at"]]

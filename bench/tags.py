@@ -175,23 +175,27 @@ def main() -> None:
             last[0] = now
 
         started = last[0] = time.perf_counter()
+        cpu = time.process_time()
         with database.transaction() as s:
             result = retag_all(s, now=NOW, progress=progress)
         total = time.perf_counter() - started
-        print(f"full retag: {len(result.derived)} customers, {len(result.tags)} tags in {total:.2f}s "
-              f"(goal at 1M customers / 10M orders: < 60 s)")
+        # CPU seconds of this process (SQLite runs in it) show the cost on a busy shared machine.
+        print(f"full retag: {len(result.derived)} customers, {len(result.tags)} tags in {total:.2f}s wall, "
+              f"{time.process_time() - cpu:.2f}s CPU here (goal at 1M customers / 10M orders: < 60 s)")
         print("  " + ", ".join(f"{name} {secs:.2f}s" for name, secs in steps))
 
         rng = np.random.default_rng(1)
-        times = []
+        times, cpus = [], []
         for cid in rng.integers(1, args.customers + 1, 50):
             with database.transaction() as s:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 retag_customers(s, [int(cid)], now=NOW)
                 s.flush()
                 times.append(time.perf_counter() - t0)
-        print(f"one-customer retag (as on an order event): median {statistics.median(times) * 1000:.1f} ms, "
-              f"p90 {sorted(times)[int(len(times) * 0.9)] * 1000:.1f} ms (goal < 20 ms)")
+                cpus.append(time.process_time() - c0)
+        print(f"one-customer retag (as on an order event): median {statistics.median(times) * 1000:.1f} ms wall "
+              f"({statistics.median(cpus) * 1000:.1f} ms CPU), p90 {sorted(times)[int(len(times) * 0.9)] * 1000:.1f} ms "
+              f"(goal < 20 ms)")
     finally:
         database.dispose()
         if server:
