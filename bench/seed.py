@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -21,9 +22,14 @@ from app.demo import generate_demo  # noqa: E402
 
 
 def run(database: Database, customers: int, seed: int, label: str) -> None:
+    started = time.perf_counter()
+
     def progress(stage: str, done: int, total: int) -> None:
-        if stage == "customers" and (done == total or done % 200_000 == 0):
-            print(f"  {label}: {done:,}/{total:,} customers", flush=True)
+        elapsed = time.perf_counter() - started
+        if stage != "customers":
+            print(f"  {label}: {stage}… at {elapsed:.0f} s", flush=True)
+        elif done == total or done % 200_000 == 0:
+            print(f"  {label}: {done:,}/{total:,} customers at {elapsed:.0f} s", flush=True)
 
     upgrade(database)
     summary = generate_demo(database, customers=customers, seed=seed, progress=progress)

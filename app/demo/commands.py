@@ -35,17 +35,18 @@ def init_app(app: Flask) -> None:
     def seed_demo(customers: int, seed: int, now_text: str | None, if_empty: bool) -> None:
         """Load the demo brand: 10 stores, 71 staff, ~100 products, customers, orders, chats.
 
-        It only seeds an EMPTY database (no store and no customer), in one transaction, so demo
-        logins (hq, manager1, clerk1 / password demo) never mix with real data. On a database
-        that holds stores or customers it refuses with exit status 1, or with --if-empty it
-        says why and exits 0. There is no --force: point DATABASE_URL at a fresh database.
+        It only seeds an EMPTY database (no store, staff, product or customer), in one
+        transaction, so demo logins (hq, manager1, clerk1 / password demo) never mix with real
+        data. On a database that holds any of them it refuses with exit status 1, or with
+        --if-empty it says why and exits 0. There is no --force: point DATABASE_URL at a fresh
+        database instead.
         """
         now = _parse_now(now_text)
         database = db.get_db(app)
         with database.Session() as s:
             empty = database_is_empty(s)
         if not empty:
-            message = "seed-demo: the database already holds stores or customers; not seeding."
+            message = "seed-demo: the database already holds stores, staff, products or customers; not seeding."
             if if_empty:
                 click.echo(message + " (--if-empty)")
                 return

@@ -49,7 +49,7 @@ Progress = Callable[[str, int, int], None]
 
 
 class DemoNotEmpty(RuntimeError):
-    """The database already holds stores or customers; the demo only seeds an empty one."""
+    """The database already holds stores, staff, products or customers; the demo only seeds an empty one."""
 
 
 @dataclass
@@ -76,9 +76,9 @@ def default_now() -> dt.datetime:
 
 
 def database_is_empty(conn: Connection | Session) -> bool:
-    """True when no store and no customer exists (the only state the demo seeds into)."""
-    return (conn.scalar(select(Store.id).limit(1)) is None
-            and conn.scalar(select(Customer.id).limit(1)) is None)
+    """True when no store, staff, product or customer exists (the only state the demo seeds
+    into: its logins and ids must never mix with a brand's own)."""
+    return all(conn.scalar(select(model.id).limit(1)) is None for model in (Store, Staff, Product, Customer))
 
 
 def generate_demo(target: Any, *, customers: int = 2000, seed: int = 1,
@@ -120,7 +120,7 @@ def generate_demo(target: Any, *, customers: int = 2000, seed: int = 1,
 def _seed(conn: Connection, n_customers: int, seed: int, now: dt.datetime,
           progress: Progress | None) -> DemoSummary:
     if not database_is_empty(conn):
-        raise DemoNotEmpty("the database already holds stores or customers")
+        raise DemoNotEmpty("the database already holds stores, staff, products or customers")
     report = progress or (lambda stage, done, total: None)
     summary = DemoSummary()
     clock = _Clock(summary.timings)

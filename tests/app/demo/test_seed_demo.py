@@ -256,6 +256,17 @@ def test_seeding_refuses_a_database_that_has_data(demo):
         generate_demo(demo, customers=10, seed=1, now=NOW)
 
 
+def test_a_brand_with_only_its_own_head_office_login_is_not_empty(db):
+    from tests import factories
+
+    with db.transaction() as s:
+        factories.staff(s, role="hq", username="ops")
+    with pytest.raises(DemoNotEmpty):
+        generate_demo(db, customers=10, seed=1, now=NOW)
+    with db.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Staff)) == 1
+
+
 def test_seed_demo_command_seeds_once_and_if_empty_skips(app, db):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo", "--customers", "40", "--seed", "3", "--now", "2026-11-22T06:00:00+00:00"])
