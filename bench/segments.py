@@ -49,10 +49,7 @@ def main() -> None:
 
     server = None
     if args.reuse:
-        from app.db import upgrade
-
         database = Database(f"sqlite:///{args.reuse}")
-        upgrade(database)  # a file kept before a newer index migration gets it now
         customers = None
     else:
         database, server = open_database(args.db, None)
