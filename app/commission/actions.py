@@ -521,6 +521,26 @@ def adjust(session: Session, manager: Staff, *, clerk_id: Any, amount: Any, reas
 
 # --- Rules ------------------------------------------------------------------------------------
 
+DEFAULT_RULES = (
+    {"name": "全场 3%", "kind": "percent", "rate_bp": 300},
+    {"name": "护肤 5%", "kind": "percent", "category": "skincare", "rate_bp": 500},
+    {"name": "每单 2 元", "kind": "fixed", "amount_fen": 200},
+    {"name": "月销 3 万起阶梯奖励", "kind": "tier",
+     "tiers": [{"from_fen": 0, "rate_bp": 0}, {"from_fen": 3_000_000, "rate_bp": 50}, {"from_fen": 8_000_000, "rate_bp": 100}]},
+)
+
+
+def seed_default_rules(session: Session) -> list[CommissionRule]:
+    """A starting rule set, effective from the first order on, when the brand has no rules yet."""
+    if session.scalar(select(CommissionRule.id).limit(1)) is not None:
+        return []
+    first = session.scalar(select(func.min(Order.created_at))) or utcnow()
+    rules = [CommissionRule(**values, effective_from=first) for values in DEFAULT_RULES]
+    session.add_all(rules)
+    session.flush()
+    return rules
+
+
 def create_rule(session: Session, staff: Staff, payload: Any, now: dt.datetime | None = None) -> CommissionRule:
     """Add a commission rule; it applies to orders paid from its ``effective_from`` on."""
     values, errors = cr.validate_rule(payload, now or utcnow())

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app import db
-from app.commission.actions import attribute_history, brand_timezone
+from app.commission.actions import attribute_history, brand_timezone, seed_default_rules
 
 
 def init_app(app: Flask) -> None:
@@ -34,5 +34,12 @@ def init_app(app: Flask) -> None:
         click.echo(f"done: {totals['orders']:,} orders, {totals['attributed']:,} attributions, "
                    f"{totals['earned']:,} earned, {totals['reversed']:,} reversed "
                    f"in {time.perf_counter() - started:.1f}s")
+
+    @group.command("default-rules")
+    def default_rules():
+        """Give a brand without commission rules a starting set (for the demo brand)."""
+        with db.transaction() as s:
+            created = seed_default_rules(s)
+        click.echo(f"{len(created)} commission rules added" if created else "commission rules exist; nothing added")
 
     app.cli.add_command(group)

@@ -256,3 +256,9 @@ def test_batch_command_reports_and_is_idempotent(app, db):
     assert "0 attributions, 0 earned, 0 reversed" in second.output
     with db.Session() as s:
         assert s.scalar(select(CommissionEntry.id).limit(1)) is not None
+
+
+def test_default_rules_are_added_once(app, db):
+    runner = app.test_cli_runner()
+    assert "4 commission rules added" in runner.invoke(args=["commission", "default-rules"]).output
+    assert "nothing added" in runner.invoke(args=["commission", "default-rules"]).output
