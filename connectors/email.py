@@ -15,7 +15,6 @@ import ssl
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any
 
 from connectors.base import (Capabilities, Connector, ConnectorError, InboundEvent, InboundRejected,
                              InboundRequest, Outbound, SendResult, event_digest, register)

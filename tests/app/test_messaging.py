@@ -56,3 +56,36 @@ def test_rolled_back_send_leaves_nothing(app, db):
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 0
         assert s.scalar(select(func.count()).select_from(OutboxEntry)) == 0
+
+
+def test_outbox_rows_carry_the_account_and_the_clerks_channel_id(app, db):
+    with db.transaction() as s:
+        clerk = f.staff(s, store=f.store(s), external_id="zhangsan")
+        c = f.customer(s)
+        f.follow(s, c, clerk, channel="loopback")
+        f.identity(s, c, "loopback", "lb-user-9", account="demo")
+    with app.app_context():
+        with db.transaction() as s:
+            send_message(s, clerk_id=clerk.id, customer_id=c.id, body="您好", client_id="c-9")
+    with db.Session() as s:
+        entry = s.scalars(select(OutboxEntry)).one()
+        assert (entry.account, entry.recipient) == ("demo", "lb-user-9")
+        assert entry.payload["clerk_ref"] == "zhangsan" and entry.idempotency_key == f"msg:{entry.message_id}"
+
+
+def test_opted_out_customers_are_refused_before_anything_is_queued(app, db):
+    import pytest
+
+    from app.errors import Invalid
+    from models import CustomerOptOut
+
+    clerk_id, cid = _setup(db)
+    with db.transaction() as s:
+        s.add(CustomerOptOut(customer_id=cid, channel="loopback", reason="TD"))
+    with app.app_context():
+        with pytest.raises(Invalid) as err:
+            with db.transaction() as s:
+                send_message(s, clerk_id=clerk_id, customer_id=cid, body="hi")
+    assert "channel" in err.value.fields
+    with db.Session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxEntry)) == 0

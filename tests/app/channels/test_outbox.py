@@ -2,7 +2,6 @@
 rate limits, opt-outs honoured at send time, the sweep, RQ mode, and channel accounts."""
 from __future__ import annotations
 
-import datetime as dt
 import random
 
 import pytest
