@@ -166,6 +166,10 @@
     const reconnected = online && realtime.connectedBefore;
     if (online) realtime.connectedBefore = true;
     realtime.online = online;
+    if (reconnected) {  // "offline, will resend" notices are stale once the link is back
+      const toasts = document.getElementById("toasts");
+      if (toasts) toasts.replaceChildren();
+    }
     banner.hidden = online;
     banner.textContent = t("console.offline_banner");
     document.body.classList.toggle("is-offline", !online);
