@@ -8,6 +8,7 @@ consoles) happens after the commit, off the vendor's clock.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -53,7 +54,12 @@ def callback(kind: str, account: str):
         events = connector.parse_inbound(inbound)
     except InboundRejected as exc:
         return _rejected(kind, account, exc.reason, exc.status)
-    counts = inbox().submit(connector, events)
+    try:
+        counts = inbox().submit(connector, events)
+    except FutureTimeout:
+        # Not stored in time: say so, and the vendor retries (a late commit makes that a duplicate).
+        log.warning("callback not stored in time", extra={"channel": kind, "account": account})
+        return jsonify({"error": "busy, retry later"}), 503
     if counts.get("unrouted"):
         current_app.logger.info("unrouted inbound kept", extra={"channel": kind, "count": counts["unrouted"]})
     text, content_type = connector.acknowledge(inbound, events)

@@ -156,3 +156,16 @@ def test_the_bridge_format_is_in_the_openapi_document(client):
     names = {p["name"] for p in post_op["parameters"]}
     assert {"X-Daogou-Timestamp", "X-Daogou-Signature"} <= names
     assert "BridgeEvent" in doc["components"]["schemas"] and "BridgeDelivery" in doc["components"]["schemas"]
+
+
+def test_a_callback_not_stored_in_time_is_answered_503_so_the_vendor_retries(client, db, bridge, monkeypatch):
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from app.channels.inbox import Inbox
+
+    def too_slow(self, connector, events):
+        raise FutureTimeout()
+
+    monkeypatch.setattr(Inbox, "submit", too_slow)
+    body = load_fixture("bridge/message.json").encode()
+    assert post(client, body).status_code == 503
