@@ -80,19 +80,32 @@ def _sqlite_engine(url: str, **options: Any) -> Engine:
 
 @event.listens_for(Session, "after_commit")
 def _run_post_commit(session: Session) -> None:
-    callbacks = session.info.pop(_POST_COMMIT, [])
-    for fn in callbacks:
+    savepoint = session.get_nested_transaction()
+    if savepoint is not None:
+        # SQLAlchemy signals a released SAVEPOINT as a commit too: its callbacks now belong to
+        # the enclosing transaction and wait for the outermost commit.
+        parent = savepoint.parent if savepoint.parent is not None and savepoint.parent.nested else None
+        session.info[_POST_COMMIT] = [(parent if sp is savepoint else sp, fn)
+                                      for sp, fn in session.info.get(_POST_COMMIT, [])]
+        return
+    for _savepoint, fn in session.info.pop(_POST_COMMIT, []):
         fn()
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_post_commit(session: Session) -> None:
-    session.info.pop(_POST_COMMIT, None)
+    savepoint = session.get_nested_transaction()
+    if savepoint is None:
+        session.info.pop(_POST_COMMIT, None)
+        return
+    # A rolled-back SAVEPOINT drops only what was registered inside it.
+    session.info[_POST_COMMIT] = [(sp, fn) for sp, fn in session.info.get(_POST_COMMIT, [])
+                                  if sp is not savepoint]
 
 
 def after_commit(session: Session, fn: Callable[[], Any]) -> None:
-    """Run ``fn`` once the session's current transaction commits; never if it rolls back."""
-    session.info.setdefault(_POST_COMMIT, []).append(fn)
+    """Run ``fn`` once the session's outermost transaction commits; never if it rolls back."""
+    session.info.setdefault(_POST_COMMIT, []).append((session.get_nested_transaction(), fn))
 
 
 def init_app(app: Flask) -> None:

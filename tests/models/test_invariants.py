@@ -84,3 +84,28 @@ def test_enums_store_their_values(db):
 ])
 def test_order_status_moves_only_forward(current, new, ok):
     assert can_transition(current, new) is ok
+
+
+def test_post_commit_callbacks_wait_for_the_outer_commit_and_skip_rolled_back_savepoints(db):
+    from app.db import after_commit
+
+    ran = []
+    with db.transaction() as s:
+        with s.begin_nested():
+            after_commit(s, lambda: ran.append("kept"))
+        assert ran == []  # the SAVEPOINT was released, the transaction is still open
+        try:
+            with s.begin_nested():
+                after_commit(s, lambda: ran.append("dropped"))
+                raise RuntimeError("undo this savepoint")
+        except RuntimeError:
+            pass
+        after_commit(s, lambda: ran.append("outer"))
+    assert ran == ["kept", "outer"]
+    try:
+        with db.transaction() as s:
+            after_commit(s, lambda: ran.append("never"))
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    assert ran == ["kept", "outer"]
