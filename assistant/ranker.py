@@ -254,80 +254,109 @@ def rule_contributions(F: pd.DataFrame) -> pd.DataFrame:
 # -- reasons in a clerk's words -----------------------------------------------------------------
 def reasons_and_actions(F: pd.DataFrame, contrib: pd.DataFrame, *, n: int = 3, fallback: bool = False,
                         high_value: float = np.inf) -> tuple[list[list[dict]], list[str]]:
-    """For each customer: reasons ``{"code", "params", "effect"}`` (strongest first) and an action."""
-    facts = F.to_dict("records")
+    """For each customer: reasons ``{"code", "params", "effect"}`` (strongest first) and an action.
+
+    A reason is given for a group that raised the customer's log-odds by at least ``_MIN_EFFECT``
+    and has a fact to quote; at most ``n``. When no group clearly pushed, the strongest group with a
+    fact still speaks, so no card is left without a why. Vectorised per group: a million customers
+    take seconds, not minutes.
+    """
+    N = len(F)
+    cols = {c: F[c].to_numpy(dtype=float) for c in _FACTS_QUOTED}
     groups = list(contrib.columns)
     values = contrib.to_numpy()
-    order = np.argsort(-values, axis=1)
-    all_reasons, actions = [], []
-    for i, row in enumerate(facts):
-        reasons: list[dict] = []
-        action = None
-        for j in order[i]:
-            effect = float(values[i, j])
-            if effect < _MIN_EFFECT or len(reasons) >= n:
-                break
-            reason = _describe(groups[j], row, high_value)
-            if reason is None:
-                continue
-            reason["effect"] = round(effect, 3)
-            reasons.append(reason)
-            action = action or _action_for(groups[j], reason["code"])
-        if row.get("unpaid_amount", 0) > 0:
-            action = "payment"  # an unpaid order is always the first thing to chase
-        if fallback:
+    described = [_describe_group(g, cols, high_value) for g in groups]
+    ok = np.column_stack([d[0] for d in described]) if groups else np.zeros((N, 0), bool)
+    order = np.argsort(-values, axis=1, kind="stable")
+    sorted_ok = np.take_along_axis(ok, order, axis=1)
+    chosen = sorted_ok & (np.take_along_axis(values, order, axis=1) >= _MIN_EFFECT)
+    chosen &= np.cumsum(chosen, axis=1) <= n
+    nothing = ~chosen.any(axis=1)
+    chosen[nothing] = sorted_ok[nothing] & (np.cumsum(sorted_ok[nothing], axis=1) == 1)
+    all_reasons: list[list[dict]] = [[] for _ in range(N)]
+    first_action: list[str | None] = [None] * N
+    rows, ranks = np.nonzero(chosen)  # row-major: each customer's reasons in rank order
+    picked = order[rows, ranks]
+    effects = np.round(values[rows, picked], 3).tolist()
+    for i, j, effect in zip(rows.tolist(), picked.tolist(), effects):
+        reason, action = described[j][1][i]
+        all_reasons[i].append({"code": reason["code"], "params": reason["params"], "effect": effect})
+        if first_action[i] is None:
+            first_action[i] = action
+    unpaid = cols["unpaid_amount"] > 0  # an unpaid order is always the first thing to chase
+    dormant = cols["recency_days"] >= 90
+    actions = ["payment" if unpaid[i] else (first_action[i] or ("winback" if dormant[i] else "new_arrival"))
+               for i in range(N)]
+    if fallback:
+        for reasons in all_reasons:
             reasons.append({"code": "fallback", "params": {}, "effect": 0.0})
-        all_reasons.append(reasons)
-        actions.append(action or _default_action(row))
     return all_reasons, actions
 
 
-def _describe(group: str, r: dict, high_value: float) -> dict | None:
-    """The sentence (as a translation code and its facts) for one group, or None if facts are absent."""
-    def days(v: float) -> int:
-        return int(round(v))
-
-    if group == "unpaid" and r["unpaid_amount"] > 0:
-        return {"code": "unpaid", "params": {"amount": f"{r['unpaid_amount']:.0f}"}}
-    if group == "cycle" and not np.isnan(r["cycle_position"]):
-        params = {"quantity": days(r["cycle_quantity"]), "usage_days": days(r["cycle_usage_days"]),
-                  "days": days(r["cycle_days_since"])}
-        if r["cycle_position"] > 1.2:
-            return {"code": "cycle_overdue", "params": params | {"over": days(r["cycle_days_since"] - r["cycle_span_days"])}}
-        if r["cycle_position"] >= 0.6:
-            return {"code": "cycle_due", "params": params}
-        return None
-    if group == "birthday" and r["days_to_birthday"] <= 30:
-        return {"code": "birthday", "params": {"days": days(r["days_to_birthday"])}}
-    if group == "recency" and not np.isnan(r["recency_days"]):
-        if r["monetary_total"] >= high_value and r["recency_days"] >= 60:
-            return {"code": "dormant_vip", "params": {"days": days(r["recency_days"])}}
-        if r["frequency"] >= 2 and not np.isnan(r["ipt_mean"]) and r["recency_days"] >= 0.7 * r["ipt_mean"]:
-            return {"code": "due_by_habit", "params": {"every": days(r["ipt_mean"]), "days": days(r["recency_days"])}}
-        if r["recency_days"] <= 45:
-            return {"code": "recent_buyer", "params": {"days": days(r["recency_days"])}}
-        return {"code": "lapsed", "params": {"days": days(r["recency_days"])}}
-    if group == "loyalty" and r["frequency"] >= 1:
-        if r["spend_trend"] > 0.3 and r["spend_prev_180"] > 0:
-            return {"code": "spend_rising", "params": {"amount": f"{r['spend_180']:.0f}"}}
-        return {"code": "loyal", "params": {"orders": days(r["frequency"]), "amount": f"{r['monetary_total']:.0f}"}}
-    if group == "engagement":
-        if not np.isnan(r["days_since_inbound"]) and r["days_since_inbound"] <= 30:
-            return {"code": "replied", "params": {"days": days(r["days_since_inbound"])}}
-        if not np.isnan(r["follower_age_days"]) and r["follower_age_days"] <= 30:
-            return {"code": "new_follower", "params": {"days": days(r["follower_age_days"])}}
-    return None
+_FACTS_QUOTED = ("unpaid_amount", "cycle_position", "cycle_quantity", "cycle_usage_days", "cycle_days_since",
+                 "cycle_span_days", "days_to_birthday", "recency_days", "monetary_total", "frequency", "ipt_mean",
+                 "spend_trend", "spend_prev_180", "spend_180", "days_since_inbound", "follower_age_days")
 
 
-def _action_for(group: str, code: str) -> str | None:
-    return {"unpaid": "payment", "cycle": "replenish", "birthday": "birthday",
-            "dormant_vip": "winback", "lapsed": "winback"}.get(group if group in ("unpaid", "cycle", "birthday") else code)
+def _describe_group(group: str, c: dict[str, np.ndarray], high_value: float) -> tuple[np.ndarray, dict[int, tuple]]:
+    """For one group: which customers have a fact to quote, and for those the reason and its action."""
+    # Whole days and yuan as Python numbers, converted once per column (numpy scalars are slow
+    # to round one by one).
+    whole = {k: np.rint(np.nan_to_num(v)).astype(np.int64).tolist() for k, v in c.items()}
 
-
-def _default_action(r: dict) -> str:
-    if not np.isnan(r["recency_days"]) and r["recency_days"] >= 90:
-        return "winback"
-    return "new_arrival"
+    with np.errstate(invalid="ignore"):
+        if group == "unpaid":
+            ok = c["unpaid_amount"] > 0
+            return ok, {i: ({"code": "unpaid", "params": {"amount": str(whole["unpaid_amount"][i])}}, "payment")
+                        for i in np.flatnonzero(ok).tolist()}
+        if group == "cycle":
+            pos = c["cycle_position"]
+            ok = pos >= 0.6
+            out = {}
+            for i in np.flatnonzero(ok).tolist():
+                params = {"quantity": whole["cycle_quantity"][i], "usage_days": whole["cycle_usage_days"][i],
+                          "days": whole["cycle_days_since"][i]}
+                if pos[i] > 1.2:
+                    over = whole["cycle_days_since"][i] - whole["cycle_span_days"][i]
+                    out[i] = ({"code": "cycle_overdue", "params": params | {"over": over}}, "replenish")
+                else:
+                    out[i] = ({"code": "cycle_due", "params": params}, "replenish")
+            return ok, out
+        if group == "birthday":
+            ok = c["days_to_birthday"] <= 30
+            return ok, {i: ({"code": "birthday", "params": {"days": whole["days_to_birthday"][i]}}, "birthday")
+                        for i in np.flatnonzero(ok).tolist()}
+        if group == "recency":
+            rec, ipt = c["recency_days"], c["ipt_mean"]
+            ok = ~np.isnan(rec)
+            vip = (c["monetary_total"] >= high_value) & (rec >= 60)
+            habit = (c["frequency"] >= 2) & (rec >= 0.7 * ipt)
+            out = {}
+            for i in np.flatnonzero(ok).tolist():
+                if vip[i]:
+                    out[i] = ({"code": "dormant_vip", "params": {"days": whole["recency_days"][i]}}, "winback")
+                elif habit[i]:
+                    out[i] = ({"code": "due_by_habit", "params": {"every": whole["ipt_mean"][i], "days": whole["recency_days"][i]}}, None)
+                elif rec[i] <= 45:
+                    out[i] = ({"code": "recent_buyer", "params": {"days": whole["recency_days"][i]}}, None)
+                else:
+                    out[i] = ({"code": "lapsed", "params": {"days": whole["recency_days"][i]}}, "winback")
+            return ok, out
+        if group == "loyalty":
+            ok = c["frequency"] >= 1
+            rising = (c["spend_trend"] > 0.3) & (c["spend_prev_180"] > 0)
+            return ok, {i: (({"code": "spend_rising", "params": {"amount": str(whole["spend_180"][i])}}, None) if rising[i]
+                            else ({"code": "loyal", "params": {"orders": whole["frequency"][i],
+                                                               "amount": str(whole["monetary_total"][i])}}, None))
+                        for i in np.flatnonzero(ok).tolist()}
+        if group == "engagement":
+            replied = c["days_since_inbound"] <= 30
+            new = c["follower_age_days"] <= 30
+            ok = replied | new
+            return ok, {i: (({"code": "replied", "params": {"days": whole["days_since_inbound"][i]}}, None) if replied[i]
+                            else ({"code": "new_follower", "params": {"days": whole["follower_age_days"][i]}}, None))
+                        for i in np.flatnonzero(ok).tolist()}
+    return np.zeros(len(next(iter(c.values()))), bool), {}
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -90,16 +90,20 @@ def main() -> None:
     assert client.post("/auth/login", json={"username": "bench0", "password": "demo"}).status_code == 200
     for _ in range(10):  # warm caches and the connection pool
         client.get("/api/v1/today")
-    timings = []
+    timings, cpu = [], []
     for _ in range(args.requests):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         resp = client.get("/api/v1/today")
         timings.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         assert resp.status_code == 200 and len(resp.get_json()["items"]) == 10
     timings.sort()
+    cpu.sort()
     p95 = timings[int(0.95 * len(timings)) - 1]
+    # CPU time beside wall time: on a shared machine the wall clock also counts other processes.
     print(f"GET /api/v1/today, {args.followers:,} followers, {args.requests} requests: "
-          f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms (target p95 < 50 ms)")
+          f"wall p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms; "
+          f"CPU p50 {statistics.median(cpu):.1f} ms, p95 {cpu[int(0.95 * len(cpu)) - 1]:.1f} ms (target p95 < 50 ms)")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,11 @@ from __future__ import annotations
 import time
 
 import click
-import pandas as pd
 from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app import db
-from app.model import service
-from assistant.backtest import format_table
 from models import ModelVersion
 
 
@@ -23,6 +20,8 @@ def init_app(app: Flask) -> None:
                   help="force promotion either way (default: promote only if it beats the current version)")
     def train(promote: bool | None) -> None:
         """Backtest and train on the brand's orders; store a model version with its metrics."""
+        from app.model import service
+
         started = time.perf_counter()
         with db.get_db(app).transaction() as s:
             version = service.train(s, app, promote=promote, log=click.echo)
@@ -53,6 +52,8 @@ def init_app(app: Flask) -> None:
     @model_cli.command("score")
     def score() -> None:
         """Score every customer with the current model (the nightly batch)."""
+        from app.model import service
+
         started = time.perf_counter()
         with click.progressbar(length=1, label="writing scores") as bar:
             def progress(batches):
@@ -68,6 +69,10 @@ def init_app(app: Flask) -> None:
 
 
 def _print_summary(metrics: dict) -> None:
+    import pandas as pd
+
+    from assistant.backtest import format_table
+
     summary = pd.DataFrame(metrics.get("summary", []))
     if summary.empty:
         click.echo("no backtest: the history is shorter than a horizon plus a training window")

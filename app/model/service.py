@@ -16,19 +16,17 @@ import joblib
 import numpy as np
 import pandas as pd
 from flask import Flask, current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.model.data import FEN_PER_YUAN, load_inputs
 from assistant.backtest import backtest, beats, summarise
 from assistant.ranker import PropensityRanker
-from models import CustomerScore, ModelVersion, SuggestionOutcome, utcnow
-from models.commerce import PAID_STATUSES, Order
+from models import CustomerScore, FollowerBinding, ModelVersion, utcnow
 
 TODAY_HORIZON = 30          # the Today list asks "who buys in the next 30 days"
 BACKTEST_HORIZONS = (30, 90)
 BACKTEST_CUTOFFS = 3        # rolling cutoffs per horizon, a month apart
-OUTCOME_WINDOW_DAYS = 14    # an order this soon after a contact counts as the suggestion bought
 _CACHE = "daogou.model.current"
 Log = Callable[[str], Any]
 
@@ -181,28 +179,27 @@ def rescore_customers(customer_ids: list[int]) -> None:
         s.execute(delete(CustomerScore).where(CustomerScore.customer_id.in_(customer_ids)))
         if rows:
             s.execute(insert(CustomerScore), rows)
+        _tell_owners(s, customer_ids)
 
 
-def mark_bought(session: Session, order_ids: list[int], customer_ids: list[int]) -> int:
-    """Link newly paid orders to the suggestions a clerk acted on shortly before (one UPDATE)."""
-    earliest = session.scalar(select(func.min(Order.paid_at)).where(
-        Order.id.in_(order_ids), Order.status.in_(PAID_STATUSES)))
-    if earliest is None:
-        return 0
-    outcome = SuggestionOutcome.__table__
-    first_paid_after = (
-        select(Order.id)
-        .where(Order.id.in_(order_ids), Order.status.in_(PAID_STATUSES),
-               Order.customer_id == outcome.c.customer_id, Order.paid_at >= outcome.c.day)
-        .order_by(Order.paid_at).limit(1).scalar_subquery())
-    result = session.execute(
-        update(outcome)
-        .where(outcome.c.customer_id.in_(customer_ids), outcome.c.action == "contacted",
-               outcome.c.bought_order_id.is_(None),
-               outcome.c.day >= (earliest - dt.timedelta(days=OUTCOME_WINDOW_DAYS)).date(),
-               first_paid_after.is_not(None))
-        .values(bought_order_id=first_paid_after))
-    return result.rowcount or 0
+def today_updated_payload(customer_ids: list[int]) -> dict[str, Any]:
+    """The ``today.updated`` event: which of the clerk's followers were re-scored."""
+    return {"customer_ids": sorted(customer_ids)}
+
+
+def _tell_owners(session: Session, customer_ids: list[int]) -> None:
+    """One ``today.updated`` per owning clerk, so an open 今日 screen reloads."""
+    from app import realtime
+
+    owners = session.execute(
+        select(FollowerBinding.clerk_id, FollowerBinding.customer_id)
+        .where(FollowerBinding.customer_id.in_(customer_ids), FollowerBinding.is_owner.is_(True),
+               FollowerBinding.ended_at.is_(None))).all()
+    by_clerk: dict[int, list[int]] = {}
+    for clerk_id, customer_id in owners:
+        by_clerk.setdefault(clerk_id, []).append(customer_id)
+    for clerk_id, ids in by_clerk.items():
+        realtime.publish(session, f"clerk:{clerk_id}", realtime.TODAY_UPDATED, today_updated_payload(ids))
 
 
 def nightly_score() -> None:

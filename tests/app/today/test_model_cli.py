@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.model import service
-from models import Customer, CustomerScore, ModelVersion, Role, utcnow
+from models import ConsoleEvent, Customer, CustomerScore, ModelVersion, Role, utcnow
 from tests import factories as f
 
 
@@ -32,7 +32,7 @@ def shop(db):
         f.order(s, due, [(masks, 2)], paid_at=now - dt.timedelta(days=18))
         f.order(s, unpaid, [(masks, 1)], paid_at=now - dt.timedelta(days=100))
         f.order(s, unpaid, [(masks, 3)], status="created", created_at=now - dt.timedelta(days=1))
-        return {"due": due.id, "unpaid": unpaid.id, "prospect": prospect.id}
+        return {"due": due.id, "unpaid": unpaid.id, "prospect": prospect.id, "clerk": clerk.id}
 
 
 def test_train_score_and_today_on_too_little_history_use_the_rule_fallback(app, db, shop, client, auth):
@@ -83,6 +83,9 @@ def test_an_order_rescores_its_customer_with_the_current_model(app, db, shop):
         rows = s.scalars(select(CustomerScore)).all()
     assert [r.customer_id for r in rows] == [shop["prospect"]]  # only that customer, after commit
     assert rows[0].reasons[0]["code"] in {"recent_buyer", "loyal"}
+    with db.Session() as s:
+        events = s.scalars(select(ConsoleEvent).where(ConsoleEvent.name == "today.updated")).all()
+    assert [(e.room, e.payload) for e in events] == [(f"clerk:{shop['clerk']}", {"customer_ids": [shop["prospect"]]})]
 
 
 def test_report_without_a_model_says_how_to_get_one(app):
