@@ -113,13 +113,11 @@ class PropensityRanker(BaseEstimator):
         self.fallback_ = (len(y) < self.min_customers or positives < self.min_positives
                           or len(y) - positives < self.min_positives)
         self.model_ = None
-        current = feat.build_features(tx, c, horizon_days=self.horizon_days, bgnbd=self.bgnbd_,
-                                      categories=self.categories_, **signals)
-        self.typical_order_value_ = float(np.nanmedian(current["monetary_avg"])) if current["monetary_avg"].notna().any() else 0.0
-        self.high_value_threshold_ = (float(np.nanquantile(current["monetary_total"], 0.75))
-                                      if current["monetary_total"].gt(0).any() else np.inf)
+        summary = feat.rfm_summary(feat.purchase_days(tx, c), c)
+        self.typical_order_value_ = float(summary["monetary_avg"].median()) if len(summary) else 0.0
+        self.high_value_threshold_ = float(summary["monetary_total"].quantile(0.75)) if len(summary) else np.inf
         if self.fallback_:
-            self.baseline_ = current[self.feature_names_].median()
+            self.baseline_ = pd.Series(dtype=float)  # the rules explain themselves
             return self
         if len(y) > self.max_train_rows:
             keep = np.random.default_rng(self.random_state).choice(len(y), self.max_train_rows, replace=False)
