@@ -16,6 +16,8 @@ set and a transparent points rule ranks instead; every reason list then says so.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -263,7 +265,8 @@ def reasons_and_actions(F: pd.DataFrame, contrib: pd.DataFrame, *, n: int = 3, f
     cols = {c: F[c].to_numpy(dtype=float) for c in _FACTS_QUOTED}
     groups = list(contrib.columns)
     values = contrib.to_numpy()
-    described = [_describe_group(g, cols, high_value) for g in groups]
+    whole = {k: np.rint(np.nan_to_num(v)).astype(np.int64).tolist() for k, v in cols.items()}
+    described = [_describe_group(g, cols, whole, high_value) for g in groups]
     ok = np.column_stack([d[0] for d in described]) if groups else np.zeros((N, 0), bool)
     order = np.argsort(-values, axis=1, kind="stable")
     sorted_ok = np.take_along_axis(ok, order, axis=1)
@@ -277,7 +280,7 @@ def reasons_and_actions(F: pd.DataFrame, contrib: pd.DataFrame, *, n: int = 3, f
     picked = order[rows, ranks]
     effects = np.round(values[rows, picked], 3).tolist()
     for i, j, effect in zip(rows.tolist(), picked.tolist(), effects):
-        reason, action = described[j][1][i]
+        reason, action = described[j][1](i)
         all_reasons[i].append({"code": reason["code"], "params": reason["params"], "effect": effect})
         if first_action[i] is None:
             first_action[i] = action
@@ -296,65 +299,70 @@ _FACTS_QUOTED = ("unpaid_amount", "cycle_position", "cycle_quantity", "cycle_usa
                  "spend_trend", "spend_prev_180", "spend_180", "days_since_inbound", "follower_age_days")
 
 
-def _describe_group(group: str, c: dict[str, np.ndarray], high_value: float) -> tuple[np.ndarray, dict[int, tuple]]:
-    """For one group: which customers have a fact to quote, and for those the reason and its action."""
-    # Whole days and yuan as Python numbers, converted once per column (numpy scalars are slow
-    # to round one by one).
-    whole = {k: np.rint(np.nan_to_num(v)).astype(np.int64).tolist() for k, v in c.items()}
+def _describe_group(group: str, c: dict[str, np.ndarray], whole: dict[str, list[int]],
+                    high_value: float) -> tuple[np.ndarray, Callable[[int], tuple[dict, str | None]]]:
+    """For one group: which customers have a fact to quote, and how to say it for customer ``i``.
 
+    The sentence is built only for the reasons actually shown (a few per customer), from ``whole``:
+    the facts as Python ints, converted once (numpy scalars are slow to round one at a time).
+    """
+    w = whole
     with np.errstate(invalid="ignore"):
         if group == "unpaid":
-            ok = c["unpaid_amount"] > 0
-            return ok, {i: ({"code": "unpaid", "params": {"amount": str(whole["unpaid_amount"][i])}}, "payment")
-                        for i in np.flatnonzero(ok).tolist()}
+            return c["unpaid_amount"] > 0, lambda i: (
+                {"code": "unpaid", "params": {"amount": str(w["unpaid_amount"][i])}}, "payment")
         if group == "cycle":
-            pos = c["cycle_position"]
-            ok = pos >= 0.6
-            out = {}
-            for i in np.flatnonzero(ok).tolist():
-                params = {"quantity": whole["cycle_quantity"][i], "usage_days": whole["cycle_usage_days"][i],
-                          "days": whole["cycle_days_since"][i]}
-                if pos[i] > 1.2:
-                    over = whole["cycle_days_since"][i] - whole["cycle_span_days"][i]
-                    out[i] = ({"code": "cycle_overdue", "params": params | {"over": over}}, "replenish")
-                else:
-                    out[i] = ({"code": "cycle_due", "params": params}, "replenish")
-            return ok, out
+            overdue = (c["cycle_position"] > 1.2).tolist()
+
+            def cycle(i: int) -> tuple[dict, str | None]:
+                params = {"quantity": w["cycle_quantity"][i], "usage_days": w["cycle_usage_days"][i],
+                          "days": w["cycle_days_since"][i]}
+                if overdue[i]:
+                    over = w["cycle_days_since"][i] - w["cycle_span_days"][i]
+                    return {"code": "cycle_overdue", "params": params | {"over": over}}, "replenish"
+                return {"code": "cycle_due", "params": params}, "replenish"
+
+            return c["cycle_position"] >= 0.6, cycle
         if group == "birthday":
-            ok = c["days_to_birthday"] <= 30
-            return ok, {i: ({"code": "birthday", "params": {"days": whole["days_to_birthday"][i]}}, "birthday")
-                        for i in np.flatnonzero(ok).tolist()}
+            return c["days_to_birthday"] <= 30, lambda i: (
+                {"code": "birthday", "params": {"days": w["days_to_birthday"][i]}}, "birthday")
         if group == "recency":
-            rec, ipt = c["recency_days"], c["ipt_mean"]
-            ok = ~np.isnan(rec)
-            vip = (c["monetary_total"] >= high_value) & (rec >= 60)
-            habit = (c["frequency"] >= 2) & (rec >= 0.7 * ipt)
-            out = {}
-            for i in np.flatnonzero(ok).tolist():
+            rec = c["recency_days"]
+            vip = ((c["monetary_total"] >= high_value) & (rec >= 60)).tolist()
+            habit = ((c["frequency"] >= 2) & (rec >= 0.7 * c["ipt_mean"])).tolist()
+            recent = (rec <= 45).tolist()
+
+            def recency(i: int) -> tuple[dict, str | None]:
+                days = w["recency_days"][i]
                 if vip[i]:
-                    out[i] = ({"code": "dormant_vip", "params": {"days": whole["recency_days"][i]}}, "winback")
-                elif habit[i]:
-                    out[i] = ({"code": "due_by_habit", "params": {"every": whole["ipt_mean"][i], "days": whole["recency_days"][i]}}, None)
-                elif rec[i] <= 45:
-                    out[i] = ({"code": "recent_buyer", "params": {"days": whole["recency_days"][i]}}, None)
-                else:
-                    out[i] = ({"code": "lapsed", "params": {"days": whole["recency_days"][i]}}, "winback")
-            return ok, out
+                    return {"code": "dormant_vip", "params": {"days": days}}, "winback"
+                if habit[i]:
+                    return {"code": "due_by_habit", "params": {"every": w["ipt_mean"][i], "days": days}}, None
+                if recent[i]:
+                    return {"code": "recent_buyer", "params": {"days": days}}, None
+                return {"code": "lapsed", "params": {"days": days}}, "winback"
+
+            return ~np.isnan(rec), recency
         if group == "loyalty":
-            ok = c["frequency"] >= 1
-            rising = (c["spend_trend"] > 0.3) & (c["spend_prev_180"] > 0)
-            return ok, {i: (({"code": "spend_rising", "params": {"amount": str(whole["spend_180"][i])}}, None) if rising[i]
-                            else ({"code": "loyal", "params": {"orders": whole["frequency"][i],
-                                                               "amount": str(whole["monetary_total"][i])}}, None))
-                        for i in np.flatnonzero(ok).tolist()}
+            rising = ((c["spend_trend"] > 0.3) & (c["spend_prev_180"] > 0)).tolist()
+
+            def loyalty(i: int) -> tuple[dict, str | None]:
+                if rising[i]:
+                    return {"code": "spend_rising", "params": {"amount": str(w["spend_180"][i])}}, None
+                return {"code": "loyal", "params": {"orders": w["frequency"][i], "amount": str(w["monetary_total"][i])}}, None
+
+            return c["frequency"] >= 1, loyalty
         if group == "engagement":
             replied = c["days_since_inbound"] <= 30
-            new = c["follower_age_days"] <= 30
-            ok = replied | new
-            return ok, {i: (({"code": "replied", "params": {"days": whole["days_since_inbound"][i]}}, None) if replied[i]
-                            else ({"code": "new_follower", "params": {"days": whole["follower_age_days"][i]}}, None))
-                        for i in np.flatnonzero(ok).tolist()}
-    return np.zeros(len(next(iter(c.values()))), bool), {}
+            replied_list = replied.tolist()
+
+            def engagement(i: int) -> tuple[dict, str | None]:
+                if replied_list[i]:
+                    return {"code": "replied", "params": {"days": w["days_since_inbound"][i]}}, None
+                return {"code": "new_follower", "params": {"days": w["follower_age_days"][i]}}, None
+
+            return replied | (c["follower_age_days"] <= 30), engagement
+    return np.zeros(len(next(iter(c.values()))), bool), lambda i: ({"code": group, "params": {}}, None)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
