@@ -8,7 +8,8 @@ import click
 from flask import Flask
 
 from app import db
-from app.demo.generate import DemoNotEmpty, database_is_empty, generate_demo
+from app.demo.finish import finish_demo
+from app.demo.generate import DemoNotEmpty, database_is_empty, default_now, generate_demo
 
 
 def _parse_now(value: str | None) -> dt.datetime | None:
@@ -41,7 +42,7 @@ def init_app(app: Flask) -> None:
         --if-empty it says why and exits 0. There is no --force: point DATABASE_URL at a fresh
         database instead.
         """
-        now = _parse_now(now_text)
+        now = _parse_now(now_text) or default_now()
         database = db.get_db(app)
         with database.Session() as s:
             empty = database_is_empty(s)
@@ -70,3 +71,5 @@ def init_app(app: Flask) -> None:
             f"seed-demo: {summary.stores} stores, {summary.staff} staff, {summary.products} products, "
             f"{summary.customers:,} customers, {summary.orders:,} orders ({summary.order_items:,} items), "
             f"{summary.conversations} conversations, {summary.messages} messages in {summary.seconds:.1f} s")
+        finish_demo(app, database, now, say=click.echo)
+        click.echo(f"seed-demo: ready in {time.perf_counter() - started:.1f} s")

@@ -1,0 +1,91 @@
+"""After the demo rows are loaded: what head office would have set up, so every screen has data.
+
+- commission rules and the attribution of the order history (the 业绩 screen);
+- seed 001's selections saved as segments (the segment list, tasks and campaigns start from them);
+- one open care task, split to the clerks who own those customers (the 任务 screen);
+- the propensity model trained on the history and every customer scored (the 今日 screen),
+  when the ranker is installed.
+
+Each step goes through the same actions the application uses, so the demo shows real output.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.db import Database
+from models import Role, Segment, Staff
+
+SCHOOL_WORDS = ["学校", "大学", "学院", "中学", "初中", "高中", "小学"]
+
+
+def seed_segments(now: dt.datetime) -> list[tuple[str, str, dict]]:
+    """Seed 001's selections, dated around the demo's own last Double-11 and Qixi."""
+    year = now.year if (now.month, now.day) >= (11, 12) else now.year - 1
+    d1111 = f"{year}-11-11"
+    # Qixi (七夕) falls on different solar days; 2025-08-29 and 2026-08-19 are the recent ones.
+    qixi = {2025: "2025-08-29", 2026: "2026-08-19"}.get(year, f"{year}-08-19")
+    twice = {"field": "paid_orders", "op": ">=", "value": 2}
+    return [
+        ("复购两次以上", "买过 2 次及以上的老客", twice),
+        ("复购两次以上（排除双十一买过的）", "买过 2 次及以上，且 11 月 10–11 日没有购买",
+         {"all": [twice, {"not": {"field": "paid_between", "op": "during", "value": [f"{year}-11-10", d1111]}}]}),
+        ("双十一首购新客", "第一次购买发生在双十一当天",
+         {"field": "first_paid_at", "op": "during", "value": [d1111, d1111]}),
+        ("七夕单笔超过 500 元", "七夕当天有一笔超过 ¥500 的订单",
+         {"field": "order_amount", "op": ">", "value": 500, "during": [qixi, qixi]}),
+        ("收货地址含学校", "地址包含 学校/大学/学院/中学…",
+         {"field": "address", "op": "contains_any", "value": SCHOOL_WORDS}),
+        ("未付款订单超过 100 元（催付）", "有未付款订单且金额超过 ¥100",
+         {"field": "unpaid_order_amount", "op": ">", "value": 100}),
+        ("休眠高价值老客", "已休眠且累计消费 ≥ ¥1,000",
+         {"all": [{"field": "stage", "op": "in", "value": ["dormant"]},
+                  {"field": "total_spent", "op": ">=", "value": 1000}]}),
+    ]
+
+
+def finish_demo(app: Flask, database: Database, now: dt.datetime,
+                say: Callable[[str], None] = print) -> None:
+    from app.care.actions import create_care_task
+    from app.commission.actions import attribute_history, seed_default_rules
+
+    with app.app_context():
+        with database.transaction() as s:
+            rules = seed_default_rules(s)
+        totals = attribute_history(database)
+        say(f"  commission: {len(rules)} rules, {totals['attributed']:,} orders attributed, "
+            f"{totals['earned']:,} earned lines")
+
+        with database.transaction() as s:
+            hq = s.scalar(select(Staff).where(Staff.username == "hq", Staff.role == Role.hq))
+            segments = {}
+            for name, description, filter_ in seed_segments(now):
+                seg = Segment(name=name, description=description, filter=filter_, created_by=hq.id)
+                s.add(seg)
+                s.flush()
+                segments[name] = seg.id
+            say(f"  segments: {len(segments)} saved")
+        with database.transaction() as s:
+            task, per_clerk = create_care_task(s, s.get(Staff, hq.id), {
+                "title": "休眠高价值老客唤醒",
+                "goal": "联系沉睡超过一个周期、累计消费过千的老客，推荐他们常买品类的新品",
+                "segment_id": segments["休眠高价值老客"], "scenario": "休眠唤醒",
+                "template": "{{ customer_name }}您好，我是{{ clerk_name }}，好久不见！店里到了几款新品，想着您可能会喜欢，有空来看看？",
+                "deadline": now + dt.timedelta(days=5), "fallback": "mass_send"}, now=now)
+            say(f"  care task: {sum(per_clerk.values()):,} targets for {len(per_clerk)} clerks")
+
+        _train_and_score(app, say)
+
+
+def _train_and_score(app: Flask, say: Callable[[str], None]) -> None:
+    try:
+        from app.model import service
+    except ImportError:  # the ranker is optional for the demo
+        return
+    result = service.train_and_promote(app) if hasattr(service, "train_and_promote") else None
+    scored = service.score_all(app) if hasattr(service, "score_all") else None
+    if result is not None or scored is not None:
+        say(f"  model: {result} · scored {scored}")
