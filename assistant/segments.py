@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, extract, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, extract, literal_column, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
 from assistant.tags import birthday_offsets, paid_order_clause
@@ -220,7 +220,9 @@ def _last_paid(cond, op, path, ctx):
 
 
 def _unpaid(cond, op, path, ctx):
-    return _has_order(Order.status == "created", _compare(Order.amount_fen, op, cond.get("value"), path, _fen))
+    # A literal (not a bound parameter) so the planner can use the partial index on unpaid orders.
+    unpaid = Order.status == literal_column("'created'")
+    return _has_order(unpaid, _compare(Order.amount_fen, op, cond.get("value"), path, _fen))
 
 
 def _address(cond, op, path, ctx):

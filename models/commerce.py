@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, str_enum, utcnow
@@ -64,8 +64,10 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_customer_paid", "customer_id", "paid_at"),
         Index("ix_orders_paid_at", "paid_at"),
-        # Segments: "has an unpaid order over ¥X" (催付) reads status + amount only.
-        Index("ix_orders_status_amount", "status", "amount_fen"),
+        # Segments: "has an unpaid order over ¥X" (催付). Partial, so no query on paid orders
+        # (status IN paid…) is tempted to walk it instead of the customer index.
+        Index("ix_orders_unpaid_amount", "amount_fen", sqlite_where=text("status = 'created'"),
+              postgresql_where=text("status = 'created'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
