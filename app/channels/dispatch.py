@@ -24,7 +24,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import db
@@ -95,18 +95,22 @@ def claim(limit: int = BATCH_SIZE, entry_id: int | None = None) -> tuple[str, li
         ids = list(s.scalars(due))
         if not ids:
             return token, []
-        s.execute(update(OutboxEntry).where(OutboxEntry.id.in_(ids), OutboxEntry.state == OutboxState.pending)
-                  .values(state=OutboxState.sending, claimed_at=at, claimed_by=token,
-                          attempts=OutboxEntry.attempts + 1))
-        rows = s.scalars(select(OutboxEntry).where(OutboxEntry.claimed_by == token)
-                         .order_by(OutboxEntry.id)).all()
-        context = _policy_context(s, list(rows))
+        # One UPDATE … RETURNING claims the rows and reads back only what a send needs (no ORM
+        # objects: loading and tracking 200 entities cost more than the claim itself).
+        table = OutboxEntry.__table__
+        rows = sorted(s.execute(
+            update(table).where(table.c.id.in_(ids), table.c.state == OutboxState.pending)
+            .values(state=OutboxState.sending, claimed_at=at, claimed_by=token, attempts=table.c.attempts + 1)
+            .returning(table.c.id, table.c.message_id, table.c.customer_id, table.c.channel, table.c.account,
+                       table.c.attempts, table.c.idempotency_key, table.c.recipient, table.c.payload,
+                       table.c.purpose)).all(), key=lambda r: r.id)
+        context = _policy_context(s, rows)
         claimed = [Claimed(r.id, r.message_id, r.customer_id, r.channel, r.account, r.attempts,
                            _outbound(r, context.get((r.customer_id, r.channel)))) for r in rows]
     return token, claimed
 
 
-def _outbound(r: OutboxEntry, facts: dict[str, Any] | None) -> Outbound:
+def _outbound(r: Any, facts: dict[str, Any] | None) -> Outbound:
     facts = facts or {}
     extra = dict(r.payload.get("extra") or {})
     extra["sent_since_inbound"] = facts.get("sent_since_inbound", 0)
@@ -118,7 +122,7 @@ def _outbound(r: OutboxEntry, facts: dict[str, Any] | None) -> Outbound:
                     purpose=r.purpose, extra=extra, last_inbound_at=facts.get("last_inbound_at"))
 
 
-def _policy_context(s: Session, rows: list[OutboxEntry]) -> dict[tuple[int | None, str], dict[str, Any]]:
+def _policy_context(s: Session, rows: list[Any]) -> dict[tuple[int | None, str], dict[str, Any]]:
     """Platform-cap facts for every (customer, channel) of the batch, in two grouped queries:
     the last inbound message (the OA reply window), what was sent since, and in the last day."""
     pairs = {(r.customer_id, r.channel) for r in rows if r.customer_id is not None}
@@ -225,15 +229,19 @@ def _settle_sent_many(unrecorded: list[tuple[Claimed, SendResult]]) -> None:
     if not unrecorded:
         return
     results = {item.id: result for item, result in unrecorded}
+    table = OutboxEntry.__table__
     with db.transaction() as s:
         at = now()
-        still_ours = set(s.scalars(select(OutboxEntry.id).where(
-            OutboxEntry.id.in_(results), OutboxEntry.state == OutboxState.sending,
-            OutboxEntry.claimed_by.isnot(None))))
+        # One statement for the chunk: only rows this batch still holds (a sweep may have taken
+        # some) are settled, and RETURNING says which, atomically with the write.
+        still_ours = set(s.scalars(
+            update(table).where(table.c.id.in_(results), table.c.state == OutboxState.sending,
+                                table.c.claimed_by.isnot(None))
+            .values(state=OutboxState.sent, sent_at=at, last_error=None, claimed_by=None,
+                    provider_message_id=case({i: r.provider_message_id for i, r in results.items()},
+                                             value=table.c.id))
+            .returning(table.c.id)))
         if still_ours:
-            s.execute(update(OutboxEntry), [
-                {"id": i, "state": OutboxState.sent, "sent_at": at, "last_error": None, "claimed_by": None,
-                 "provider_message_id": results[i].provider_message_id} for i in still_ours])
             message_ids = {item.message_id: results[item.id].delivered for item, _ in unrecorded
                            if item.id in still_ours and item.message_id}
             mark_messages_sent(s, message_ids)
@@ -250,26 +258,33 @@ def mark_messages_sent(s: Session, delivered_by_id: dict[int, bool]) -> None:
 
     if not delivered_by_id:
         return
-    rows = s.execute(select(Message, Conversation.clerk_id).join(Conversation, Conversation.id == Message.conversation_id)
+    # Plain rows, not entities: only the columns the status event needs.
+    rows = s.execute(select(Message.id, Message.conversation_id, Message.client_id, Message.status, Message.error,
+                            Conversation.clerk_id)
+                     .join(Conversation, Conversation.id == Message.conversation_id)
                      .where(Message.id.in_(delivered_by_id))).all()
     at = utcnow()
-    changes, events = [], []
-    for msg, clerk_id in rows:
+    by_status: dict[MessageStatus, list[int]] = {}
+    events = []
+    for msg in rows:
         new = MessageStatus.delivered if delivered_by_id[msg.id] else MessageStatus.sent
         if msg.status not in (MessageStatus.queued, MessageStatus.sent) or msg.status == new:
             continue
-        changes.append({"id": msg.id, "status": new, "error": None, "status_at": at})
-        events.append(ConsoleEvent(room=realtime.clerk_room(clerk_id), name=realtime.MESSAGE_STATUS,
-                                   payload={**message_status(msg), "status": new.value, "error": None}))
-    if not changes:
+        by_status.setdefault(new, []).append(msg.id)
+        events.append({"room": realtime.clerk_room(msg.clerk_id), "name": realtime.MESSAGE_STATUS,
+                       "payload": {**message_status(msg), "status": new.value, "error": None}, "created_at": at})
+    if not events:
         return
-    s.execute(update(Message), changes)
-    s.add_all(events)
-    s.flush()
+    table = Message.__table__
+    for new, ids in by_status.items():  # at most two statements: delivered, sent
+        s.execute(update(table).where(table.c.id.in_(ids)).values(status=new, error=None, status_at=at))
+    event_ids = list(s.scalars(insert(ConsoleEvent).returning(ConsoleEvent.id, sort_by_parameter_order=True),
+                               events))
 
     def emit() -> None:
-        for e in events:
-            realtime.socketio.emit(e.name, {"event_id": e.id, **e.payload}, to=e.room, namespace=realtime.NAMESPACE)
+        for event_id, e in zip(event_ids, events):
+            realtime.socketio.emit(e["name"], {"event_id": event_id, **e["payload"]}, to=e["room"],
+                                   namespace=realtime.NAMESPACE)
     after_commit(s, emit)
 
 
