@@ -146,9 +146,8 @@ def _process(session: Session, orders: pd.DataFrame, *, tz: str, publish: bool,
                    & ~orders["order_id"].isin(attributed)]
     earned_rows: list[dict[str, Any]] = []
     if len(fresh):
-        n_attr, earned_rows = _attribute(session, fresh, tz=tz, closed=closed, bulk=bulk)
-        counts["attributed"] = n_attr
-        counts["earned"] = len(earned_rows)
+        counts["attributed"], counts["earned"], earned_rows = _attribute(session, fresh, tz=tz, closed=closed,
+                                                                        bulk=bulk)
     refunded = orders[_effective_refund(orders) > 0]
     reversed_rows: list[dict[str, Any]] = []
     if len(refunded):
@@ -178,10 +177,20 @@ _ORDER_NAMES = ["order_id", "customer_id", "clerk_id", "status", "paid_at", "amo
                 "refunded_at", "cancelled_at", "updated_at"]
 
 
+def _rows(session: Session, stmt: Any) -> list[tuple[Any, ...]]:
+    """The statement's rows as the DBAPI cursor's plain tuples: SQLAlchemy's Row objects (and the
+    ORM's result wrapping) cost more than the read itself on hundreds of thousands of rows."""
+    result = session.connection().execute(stmt)
+    try:
+        return result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+
+
 def _frame(rows: Sequence[Any], columns: list[str], times: Iterable[str] = ()) -> pd.DataFrame:
-    # Column-wise: transposing the rows once is far cheaper than pandas probing each Row.
-    data = list(zip(*rows)) if rows else [[] for _ in columns]
-    df = pd.DataFrame({c: list(v) for c, v in zip(columns, data)})
+    # One C-level pass over the tuples (pandas' record reader), not a probe of each row.
+    df = pd.DataFrame.from_records(rows, columns=columns, coerce_float=False) if rows else \
+        pd.DataFrame({c: [] for c in columns})
     for c in times:
         df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601").dt.as_unit("us")
     return df
@@ -193,7 +202,7 @@ def _orders_frame(session: Session, *where: Any, order_by: Any = None, limit: in
         stmt = stmt.order_by(*order_by)
     if limit:
         stmt = stmt.limit(limit)
-    rows = session.execute(stmt).all()
+    rows = _rows(session, stmt)
     df = _frame(rows, _ORDER_NAMES, ("paid_at", "refunded_at", "cancelled_at", "updated_at"))
     df["amount_fen"] = df["amount_fen"].astype(np.int64)
     df["refund_fen"] = df["refund_fen"].fillna(0).astype(np.int64)
@@ -228,9 +237,9 @@ def _candidates(session: Session, orders: pd.DataFrame, days: int) -> pd.DataFra
     if len(customers) <= ALL_CUSTOMERS_ABOVE:
         b_stmt = b_stmt.where(FollowerBinding.customer_id.in_(customers))
         t_stmt = t_stmt.where(Conversation.customer_id.in_(customers))
-    bindings = _frame(session.execute(b_stmt).all(), ["customer_id", "clerk_id", "since", "ended_at"],
+    bindings = _frame(_rows(session, b_stmt), ["customer_id", "clerk_id", "since", "ended_at"],
                       ("since", "ended_at"))
-    touches = _frame(session.execute(t_stmt).all(), ["customer_id", "clerk_id", "sent_at"], ("sent_at",))
+    touches = _frame(_rows(session, t_stmt), ["customer_id", "clerk_id", "sent_at"], ("sent_at",))
     return attr.candidates_frame(orders, bindings, touches, days)
 
 
@@ -239,9 +248,9 @@ def _lines(session: Session, orders: pd.DataFrame, bulk: bool) -> pd.DataFrame:
             .join(Product, Product.id == OrderItem.product_id).order_by(OrderItem.id))
     ids = orders["order_id"].tolist()
     if bulk:
-        rows = session.execute(stmt.where(OrderItem.order_id.between(min(ids), max(ids)))).all()
+        rows = _rows(session, stmt.where(OrderItem.order_id.between(min(ids), max(ids))))
     else:
-        rows = [r for chunk in _in_chunks(ids) for r in session.execute(stmt.where(OrderItem.order_id.in_(chunk)))]
+        rows = [r for chunk in _in_chunks(ids) for r in _rows(session, stmt.where(OrderItem.order_id.in_(chunk)))]
     df = _frame(rows, ["order_id", "sku", "category", "price_fen", "quantity"])
     df["value_fen"] = df["price_fen"].astype(np.int64) * df["quantity"].astype(np.int64)
     return df
@@ -256,16 +265,16 @@ def _month_to_date(session: Session, shares: pd.DataFrame, periods: Iterable[str
             .group_by(Attribution.clerk_id, Attribution.period))
     if len(clerks) <= ALL_CUSTOMERS_ABOVE:
         stmt = stmt.where(Attribution.clerk_id.in_(clerks))
-    return _frame(session.execute(stmt).all(), ["clerk_id", "period", "commissionable_fen"])
+    return _frame(_rows(session, stmt), ["clerk_id", "period", "commissionable_fen"])
 
 
 def _attribute(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[str],
-               bulk: bool) -> tuple[int, list[dict[str, Any]]]:
+               bulk: bool) -> tuple[int, int, list[dict[str, Any]]]:
     config = attribution_config(session)
     cands = _candidates(session, orders, config["last_touch_days"])
     shares = attr.attribute_frame(cands, config)
     if shares.empty:
-        return 0, []
+        return 0, 0, []
     if session.get_bind().dialect.name == "postgresql" and not bulk:
         # One clerk's month-to-date sales feed the tiers: take their orders one worker at a time.
         clerk_ids = sorted(int(c) for c in shares["clerk_id"].unique())
@@ -279,6 +288,10 @@ def _attribute(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[s
 
     stores = dict(session.execute(select(Staff.id, Staff.store_id).where(
         Staff.id.in_([int(c) for c in shares["clerk_id"].unique()]))).all())
+    now = utcnow()
+    if bulk:
+        n_attr, n_earned = _book_bulk(session, shares, cands, o, result, stores, closed, now)
+        return n_attr, n_earned, []
     # Plain lookups rather than DataFrame merges: cheap for one order, linear for millions.
     period_of = dict(zip(o["order_id"].tolist(), o["period"].tolist()))
     share_sales = {(oid, cid): (sales, comm) for oid, cid, sales, comm in zip(
@@ -289,7 +302,6 @@ def _attribute(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[s
     if (shares["rule"] == "split").any():
         for oid, cid in zip(shares["order_id"].tolist(), shares["clerk_id"].tolist()):
             split_orders.setdefault(oid, []).append(cid)
-    now = utcnow()
     attribution_rows = []
     for oid, cid, rule, bp in zip(shares["order_id"].tolist(), shares["clerk_id"].tolist(),
                                   shares["rule"].tolist(), shares["share_bp"].tolist()):
@@ -311,8 +323,77 @@ def _attribute(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[s
             e["order_id"].tolist(), e["clerk_id"].tolist(), e["rule_id"].tolist(), e["amount_fen"].tolist(),
             e["base_fen"].tolist(), e["explanation"].tolist())]
     inserted = _insert_ignoring_duplicates(session, CommissionEntry, entry_rows, ["idempotency_key"],
-                                           returning=not bulk)
-    return len(attribution_rows), inserted if not bulk else entry_rows
+                                           returning=True)
+    return len(attribution_rows), len(inserted), inserted
+
+
+def _book_bulk(session: Session, shares: pd.DataFrame, cands: pd.DataFrame, orders: pd.DataFrame,
+               result: cr.Commission, stores: dict[int, int], closed: set[str],
+               now: dt.datetime) -> tuple[int, int]:
+    """The batch's attributions and earned lines, built column by column (the same values the
+    row-by-row event path writes) and handed to the driver in one go. Returns (attributions,
+    earned lines); nothing is published, so the new rows need not be told apart."""
+    order_ids = shares["order_id"].to_numpy(dtype=np.int64)
+    clerk_ids = shares["clerk_id"].to_numpy(dtype=np.int64)
+    rules = shares["rule"].to_numpy(dtype=object)
+    period = pd.Series(orders["period"].to_numpy(), index=orders["order_id"].to_numpy())
+    share_period = period.reindex(order_ids).to_numpy(dtype=object)
+    sales = shares[["order_id", "clerk_id"]].merge(result.shares, on=["order_id", "clerk_id"], how="left")
+    store = pd.Series(clerk_ids).map(stores)
+    attribution = {
+        "order_id": order_ids.tolist(), "clerk_id": clerk_ids.tolist(), "rule": rules.tolist(),
+        "share_bp": shares["share_bp"].to_numpy(dtype=np.int64).tolist(),
+        "store_id": [None if pd.isna(v) else int(v) for v in store.tolist()],
+        "period": share_period.tolist(),
+        "sales_fen": sales["sales_fen"].fillna(0).to_numpy(dtype=np.int64).tolist(),
+        "commissionable_fen": sales["commissionable_fen"].fillna(0).to_numpy(dtype=np.int64).tolist(),
+        "detail": _details_json(order_ids, clerk_ids, rules, cands),
+        "created_at": [now] * len(order_ids)}
+    _bulk_insert_ignoring_duplicates(session, Attribution.__table__, attribution, ["order_id", "clerk_id"])
+
+    e = result.entries
+    if e.empty:
+        return len(order_ids), 0
+    booked = {p: booking_period(p, closed) for p in set(share_period.tolist())}
+    e_orders = e["order_id"].to_numpy(dtype=np.int64)
+    e_period = period.reindex(e_orders).map(booked)
+    oid, cid, rid = e_orders.tolist(), e["clerk_id"].to_numpy(dtype=np.int64).tolist(), \
+        e["rule_id"].to_numpy(dtype=np.int64).tolist()
+    entries = {
+        "idempotency_key": [f"earned:{a}:{b}:{c}" for a, b, c in zip(oid, cid, rid)],
+        "clerk_id": cid, "order_id": oid, "kind": ["earned"] * len(oid),
+        "amount_fen": e["amount_fen"].to_numpy(dtype=np.int64).tolist(),
+        "base_fen": e["base_fen"].to_numpy(dtype=np.int64).tolist(), "rule_id": rid,
+        "explanation": [w if isinstance(w, str) else None for w in e["explanation"].tolist()],
+        "period": e_period.tolist(), "created_at": [now] * len(oid)}
+    _bulk_insert_ignoring_duplicates(session, CommissionEntry.__table__, entries, ["idempotency_key"])
+    return len(order_ids), len(oid)
+
+
+def _details_json(order_ids: np.ndarray, clerk_ids: np.ndarray, rules: np.ndarray,
+                  cands: pd.DataFrame) -> list[str | None]:
+    """``_detail`` for every share, as the JSON text the column stores. Each distinct time is
+    formatted once: a binding or a message is the reason for many orders."""
+    by_order = cands.set_index("order_id")
+    out: list[str | None] = [None] * len(order_ids)
+    for rule, key in (("owner", "owner_since"), ("last_touch", "last_touch_at")):
+        idx = np.flatnonzero(rules == rule)
+        if not len(idx):
+            continue
+        times = by_order[key].reindex(order_ids[idx])
+        text = {t: json.dumps({key: pd.Timestamp(t).isoformat()}) for t in times.dropna().unique()}
+        for i, t in zip(idx.tolist(), times.tolist()):
+            if t is not None and not pd.isna(t):
+                out[i] = text[t]
+    split = np.flatnonzero(rules == "split")
+    if len(split):
+        clerks_of: dict[int, list[int]] = {}
+        for i in split.tolist():
+            clerks_of.setdefault(int(order_ids[i]), []).append(int(clerk_ids[i]))
+        for i in split.tolist():
+            me = int(clerk_ids[i])
+            out[i] = json.dumps({"with": [c for c in clerks_of[int(order_ids[i])] if c != me]})
+    return out
 
 
 def _detail(rule: str, order_id: int, clerk_id: int, owner_since: Any, last_touch_at: Any,
@@ -381,47 +462,58 @@ def _insert_ignoring_duplicates(session: Session, model: Any, rows: list[dict[st
     return [r for r in rows if r[key] in new_keys]
 
 
-def _bulk_insert_ignoring_duplicates(session: Session, table: Any, rows: list[dict[str, Any]],
+def _bulk_insert_ignoring_duplicates(session: Session, table: Any, data: list[dict[str, Any]] | dict[str, list[Any]],
                                      conflict: list[str]) -> None:
     """The batch's writes straight to the driver: COPY into a temporary table and one INSERT …
     ON CONFLICT DO NOTHING on PostgreSQL, INSERT OR IGNORE executemany on SQLite. SQLAlchemy's
-    per-row parameter processing costs more than the database on millions of rows."""
-    cols = [c.name for c in table.columns if c.name in rows[0]]
-    missing = [c.name for c in table.columns if c.name not in rows[0] and not c.nullable
+    per-row parameter processing costs more than the database on millions of rows.
+
+    ``data``: rows (dicts) or columns (name → list of values, JSON already as text)."""
+    if isinstance(data, list):
+        if not data:
+            return
+        data = {c.name: [r[c.name] for r in data] for c in table.columns if c.name in data[0]}
+    cols = [c.name for c in table.columns if c.name in data]
+    missing = [c.name for c in table.columns if c.name not in data and not c.nullable
                and c.server_default is None and not c.primary_key]
     if missing:  # SQLAlchemy's Python-side defaults do not run here; INSERT OR IGNORE would drop rows
         raise ValueError(f"bulk insert into {table.name} lacks {missing}")
+    texts: dict[dt.datetime, str] = {}
+    pg = session.get_bind().dialect.name == "postgresql"
+
+    def cell(v: Any) -> Any:
+        if isinstance(v, dt.datetime) and not pg:  # models.base.UTCDateTime on SQLite: naive UTC text
+            if v not in texts:
+                texts[v] = v.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+            return texts[v]
+        return json.dumps(v) if isinstance(v, (dict, list)) else v
+
+    # Convert column by column; most columns hold plain ints and strings and pass untouched.
+    columns = []
+    for c in cols:
+        values = data[c]
+        if isinstance(table.c[c].type, (UTCDateTime, JSON)):
+            values = [cell(v) for v in values]
+        columns.append(values)
+    if not columns or not len(columns[0]):
+        return
     raw = session.connection().connection.dbapi_connection
     cur = raw.cursor()
-    if session.get_bind().dialect.name == "postgresql":
-        cur.execute(f"DROP TABLE IF EXISTS tmp_{table.name}")
-        cur.execute(f"CREATE TEMP TABLE tmp_{table.name} ON COMMIT DROP AS "
-                    f"SELECT {', '.join(cols)} FROM {table.name} WITH NO DATA")
-        with cur.copy(f"COPY tmp_{table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in (r[c] for c in cols)])
-        cur.execute(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM tmp_{table.name} "
-                    f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
-    else:
-        texts: dict[dt.datetime, str] = {}
-
-        def cell(v: Any) -> Any:
-            if isinstance(v, dt.datetime):  # models.base.UTCDateTime's SQLite storage: naive UTC text
-                if v not in texts:
-                    texts[v] = v.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
-                return texts[v]
-            return json.dumps(v) if isinstance(v, dict) else v
-
-        # Convert column by column; most columns hold plain ints and strings and pass untouched.
-        columns = []
-        for c in cols:
-            values = [r[c] for r in rows]
-            if isinstance(table.c[c].type, (UTCDateTime, JSON)):
-                values = [cell(v) for v in values]
-            columns.append(values)
-        cur.executemany(f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
-                        f"VALUES ({', '.join('?' * len(cols))})", list(zip(*columns)))
-    cur.close()
+    try:
+        if pg:
+            cur.execute(f"DROP TABLE IF EXISTS tmp_{table.name}")
+            cur.execute(f"CREATE TEMP TABLE tmp_{table.name} ON COMMIT DROP AS "
+                        f"SELECT {', '.join(cols)} FROM {table.name} WITH NO DATA")
+            with cur.copy(f"COPY tmp_{table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in zip(*columns):
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} "
+                        f"FROM tmp_{table.name} ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+        else:
+            cur.executemany(f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
+                            f"VALUES ({', '.join('?' * len(cols))})", zip(*columns))
+    finally:
+        cur.close()
 
 
 def _publish(session: Session, orders: pd.DataFrame, entries: list[dict[str, Any]]) -> None:
