@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import hooks, realtime
@@ -75,8 +75,8 @@ def receive_message(session: Session, *, channel: str, external_id: str, custome
     conv.last_inbound_at = when
     conv.last_channel = channel
     conv.last_message_preview = _preview(body, type)
-    customer = session.get(Customer, customer_id)
-    customer.last_inbound_at = when
+    # One UPDATE, not a load of the customer row first (this is on the callback's clock).
+    session.execute(update(Customer).where(Customer.id == customer_id).values(last_inbound_at=when))
     session.flush()
     realtime.publish(session, realtime.clerk_room(clerk_id), realtime.MESSAGE_CREATED,
                      message_created(msg, conv))
