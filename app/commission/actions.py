@@ -151,7 +151,7 @@ def _process(session: Session, orders: pd.DataFrame, *, tz: str, publish: bool,
     refunded = orders[_effective_refund(orders) > 0]
     reversed_rows: list[dict[str, Any]] = []
     if len(refunded):
-        reversed_rows = _reverse(session, refunded, tz=tz, closed=closed)
+        reversed_rows = _reverse(session, refunded, tz=tz, closed=closed, bulk=bulk)
         counts["reversed"] = len(reversed_rows)
     if publish and (earned_rows or reversed_rows):
         _publish(session, orders, earned_rows + reversed_rows)
@@ -408,7 +408,8 @@ def _detail(rule: str, order_id: int, clerk_id: int, owner_since: Any, last_touc
     return None
 
 
-def _reverse(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[str]) -> list[dict[str, Any]]:
+def _reverse(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[str],
+             bulk: bool = False) -> list[dict[str, Any]]:
     ids = orders["order_id"].tolist()
     rows = []
     for chunk in _in_chunks(ids):
@@ -440,6 +441,9 @@ def _reverse(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[str
          "explanation": f"refund:{cr.yuan(int(r.refund_fen))}/{cr.yuan(int(r.amount_fen))}",
          "period": booking_period(r.refund_period, closed), "created_at": now}
         for r in due.itertuples(index=False)]
+    if bulk:  # nothing is published: the lines due (net of what is already reversed) are the answer
+        _bulk_insert_ignoring_duplicates(session, CommissionEntry.__table__, entry_rows, ["idempotency_key"])
+        return entry_rows
     return _insert_ignoring_duplicates(session, CommissionEntry, entry_rows, ["idempotency_key"], returning=True)
 
 
