@@ -31,9 +31,12 @@ def init_app(app: Flask) -> None:
     @click.option("--now", "now_text", metavar="ISO_TIME",
                   help="when the two-year history ends (default: the start of this hour, UTC "
                        "unless an offset is given)")
+    @click.option("--skip-setup", is_flag=True,
+                  help="load the rows only: no commission rules, attribution, segments, task or "
+                       "model (for benchmarks of the loader at 1M customers)")
     @click.option("--if-empty", is_flag=True,
                   help="when the database already has data, do nothing and exit 0 (for make run)")
-    def seed_demo(customers: int, seed: int, now_text: str | None, if_empty: bool) -> None:
+    def seed_demo(customers: int, seed: int, now_text: str | None, skip_setup: bool, if_empty: bool) -> None:
         """Load the demo brand: 10 stores, 71 staff, ~100 products, customers, orders, chats.
 
         It only seeds an EMPTY database (no store, staff, product or customer), in one
@@ -71,5 +74,6 @@ def init_app(app: Flask) -> None:
             f"seed-demo: {summary.stores} stores, {summary.staff} staff, {summary.products} products, "
             f"{summary.customers:,} customers, {summary.orders:,} orders ({summary.order_items:,} items), "
             f"{summary.conversations} conversations, {summary.messages} messages in {summary.seconds:.1f} s")
-        finish_demo(app, database, now, say=click.echo)
+        if not skip_setup:
+            finish_demo(app, database, now, say=click.echo)
         click.echo(f"seed-demo: ready in {time.perf_counter() - started:.1f} s")
