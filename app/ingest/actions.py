@@ -108,12 +108,20 @@ def _existing(session: Session, model, key_column, keys: set[str], columns: list
     if not keys:
         return {}
     table = model.__table__
-    rows = session.execute(select(table.c.id, *(table.c[c] for c in columns)).where(key_column.in_(list(keys))))
+    names = ["id", *columns]
+    rows = session.execute(select(*(table.c[c] for c in names)).where(key_column.in_(list(keys))))
     # Plain strings for enum columns, so comparisons and messages see "paid", not OrderStatus.paid.
+    # Only the columns typed as enums need looking at; the rest are taken as they come.
+    enums = [c for c in names if getattr(table.c[c].type, "enum_class", None) is not None]
+    key = key_column.key
     found = {}
     for row in rows:
-        record = {k: (val.value if isinstance(val, enum.Enum) else val) for k, val in row._mapping.items()}
-        found[record[key_column.key]] = record
+        record = dict(zip(names, row))
+        for c in enums:
+            val = record[c]
+            if isinstance(val, enum.Enum):
+                record[c] = val.value
+        found[record[key]] = record
     return found
 
 
@@ -168,7 +176,11 @@ def insert_many(session: Session, table, columns: list[str], rows: list[dict[str
         column = [row[c] for row in rows]
         process = table.c[c].type._cached_bind_processor(dialect)
         if process is not None:
-            column = [None if v is None else process(v) for v in column]
+            # A column repeats its values (one updated_at for the batch, a handful of statuses,
+            # paid_at times that are other orders' created_at): process each distinct one once.
+            # Equal values process alike (equal datetimes are the same UTC instant).
+            processed: dict[Any, Any] = {None: None}
+            column = [processed[v] if v in processed else processed.setdefault(v, process(v)) for v in column]
         values.append(column)
     params = list(zip(*values))
     if sql is None:
@@ -342,6 +354,8 @@ def _bind_owners(session: Session, wanted: list[tuple[int, int, str]]) -> None:
 
 # Orders -------------------------------------------------------------------------------------
 
+# Field → column for the order fields stored as they are (``v.columns`` without the lookups).
+_ORDER_FIELD_COLUMNS = {name: column for name, (column, *_rest) in v.ORDER.items() if column}
 _ORDER_COLUMNS = ["external_id", "customer_id", "store_id", "clerk_id", "status", "amount_fen",
                   "refund_amount_fen", "created_at", *STATUS_TIME.values()]
 
@@ -386,7 +400,9 @@ def record_orders(session: Session, rows: Sequence[Any], tz: dt.tzinfo | None = 
             continue
         batch.result.accepted += 1
         if current is None:
-            inserts.append({c: wanted.get(c) for c in _ORDER_COLUMNS})
+            row = {c: wanted.get(c) for c in _ORDER_COLUMNS}
+            row["updated_at"] = now
+            inserts.append(row)
             new_items[values["external_id"]] = items
             touched_customers.add(wanted["customer_id"])
             continue
@@ -397,8 +413,7 @@ def record_orders(session: Session, rows: Sequence[Any], tz: dt.tzinfo | None = 
             updates.append({"id": current["id"], **changed})
             touched_customers.add(current["customer_id"])
 
-    insert_many(session, Order.__table__, [*_ORDER_COLUMNS, "updated_at"],
-                [{**row, "updated_at": now} for row in inserts])
+    insert_many(session, Order.__table__, [*_ORDER_COLUMNS, "updated_at"], inserts)
     order_ids = _ids_by(session, Order.external_id, new_items, Order.id)
     item_rows = [{"order_id": order_ids[ext], "product_id": p, "quantity": q, "price_fen": price}
                  for ext, lines in new_items.items() for p, q, price in lines]
@@ -431,7 +446,7 @@ def _items_of(session: Session, order_ids: list[int]) -> dict[int, list[tuple[in
 
 def _order_refs(values: dict[str, Any], customers: dict[str, int], stores: dict[str, int],
                 clerks: dict[str, int], errors: dict[str, str]) -> dict[str, Any]:
-    cols = v.columns(values, v.ORDER)
+    cols = {_ORDER_FIELD_COLUMNS[name]: val for name, val in values.items() if name in _ORDER_FIELD_COLUMNS}
     cols["customer_id"] = customers.get(values["customer"])
     if cols["customer_id"] is None:
         errors["customer"] = t("ingest.unknown_customer")
