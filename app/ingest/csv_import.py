@@ -32,7 +32,12 @@ from typing import Any
 from app.i18n import t
 from app.ingest import actions, validate
 
-BATCH_SIZE = 5000
+# Each batch is one transaction and one ORDER_RECORDED, whose subscribers (retagging, care,
+# commission) recompute every customer the batch touched: a customer whose orders straddle
+# several batches is recomputed once per batch, so fewer, larger batches cut that repeated work
+# (20,000 rows: a 20,000-order import with subscribers took 3.8 s of CPU instead of 8.6 s).
+# 20,000 is also the --batch-size cap (SQLite's bound-variable limit for the IN lists).
+BATCH_SIZE = 20000
 _CHUNK = 1 << 22
 _SAMPLE = 1 << 20
 
