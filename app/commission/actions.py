@@ -511,11 +511,16 @@ def _bulk_insert_ignoring_duplicates(session: Session, table: Any, data: list[di
             with cur.copy(f"COPY tmp_{table.name} ({', '.join(cols)}) FROM STDIN") as copy:
                 for row in zip(*columns):
                     copy.write_row(row)
+            # In key order: the unique index is then filled page by page, not at random.
             cur.execute(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} "
-                        f"FROM tmp_{table.name} ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+                        f"FROM tmp_{table.name} ORDER BY {', '.join(conflict)} "
+                        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
         else:
+            rows = list(zip(*columns))
+            key = [cols.index(c) for c in conflict]
+            rows.sort(key=lambda r: tuple(r[i] for i in key))  # in key order, as above
             cur.executemany(f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
-                            f"VALUES ({', '.join('?' * len(cols))})", zip(*columns))
+                            f"VALUES ({', '.join('?' * len(cols))})", rows)
     finally:
         cur.close()
 
