@@ -179,7 +179,7 @@ def bench_batch(app, data: dict) -> None:
     seeded = time.perf_counter() - started
     started, cpu = time.perf_counter(), time.process_time()
     with app.app_context():
-        totals = attribute_history(database, chunk_size=250_000)
+        totals = attribute_history(database, chunk_size=500_000)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     n = len(data["orders"])
     print(f"batch ({database.dialect}): seeded {n:,} orders in {seeded:.1f}s; attribute_history: "
@@ -188,7 +188,7 @@ def bench_batch(app, data: dict) -> None:
           f"→ 10M ≈ {10_000_000 / (n / elapsed):.0f}s")
     started = time.perf_counter()
     with app.app_context():
-        attribute_history(database, chunk_size=250_000)
+        attribute_history(database, chunk_size=500_000)
     print(f"batch replay (nothing new to book): {time.perf_counter() - started:.2f}s")
 
 

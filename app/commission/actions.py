@@ -548,13 +548,14 @@ def _publish(session: Session, orders: pd.DataFrame, entries: list[dict[str, Any
 
 # --- History in batch -------------------------------------------------------------------------
 
-def attribute_history(database: Any, *, since: dt.datetime | None = None, chunk_size: int = 200_000,
+def attribute_history(database: Any, *, since: dt.datetime | None = None, chunk_size: int = 500_000,
                       tz: str | None = None, progress: Any = None) -> dict[str, int]:
     """Attribute every paid order not attributed yet (paid since ``since``), set-based.
 
     Walks orders in (paid_at, id) order in chunks, one transaction each, so month-to-date tiers
     build up as they would have live and an interrupted run resumes where it stopped. Nothing is
-    pushed to consoles: this is history.
+    pushed to consoles: this is history. Each chunk reads the brand's owner bindings again, so
+    chunks are large (half a million orders is a few hundred MB of frames).
     """
     tz = tz or brand_timezone()
     totals = {"orders": 0, "attributed": 0, "earned": 0, "reversed": 0}

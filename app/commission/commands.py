@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     @group.command("attribute")
     @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]),
                   help="only orders paid on or after this day (brand timezone)")
-    @click.option("--chunk", default=200_000, show_default=True, help="orders per transaction")
+    @click.option("--chunk", default=500_000, show_default=True, help="orders per transaction")
     def attribute(since, chunk):
         """Attribute every paid order not attributed yet and book its commission (idempotent)."""
         since_at = since.replace(tzinfo=ZoneInfo(brand_timezone())).astimezone(dt.timezone.utc) if since else None
