@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import Integer, case, cast, func, insert, literal, select, update
+from sqlalchemy import Integer, case, cast, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app import realtime
@@ -167,19 +167,25 @@ def on_message_received(session: Session, message_id: int, customer_id: int) -> 
 
 
 def on_order_recorded(session: Session, order_ids: list[int], customer_ids: list[int]) -> None:
-    """A paid order after a target was reached makes it a buyer (also after the deadline)."""
-    if not order_ids:
+    """A paid order after a target was reached makes it a buyer (also after the deadline).
+
+    Set-based: one UPDATE per chunk of orders, and nothing at all when no target is waiting for
+    a purchase (a bulk import of history usually finds none).
+    """
+    reached = ("sent", "fallback", "replied")
+    if not order_ids or session.scalar(
+            select(CareTaskTarget.id).where(CareTaskTarget.status.in_(reached)).limit(1)) is None:
         return
-    paid = session.execute(select(Order.customer_id, func.min(Order.paid_at)).where(
-        Order.id.in_(order_ids), Order.status.in_(PAID_STATUSES), Order.paid_at.is_not(None))
-        .group_by(Order.customer_id)).all()
     now = utcnow()
-    for customer_id, paid_at in paid:
+    for i in range(0, len(order_ids), 5000):
+        paid = (select(Order.customer_id, Order.paid_at)
+                .where(Order.id.in_(order_ids[i:i + 5000]), Order.status.in_(PAID_STATUSES),
+                       Order.paid_at.is_not(None)).subquery())
         session.execute(update(CareTaskTarget).where(
-            CareTaskTarget.customer_id == customer_id,
-            CareTaskTarget.status.in_(("sent", "fallback", "replied")),
-            CareTaskTarget.sent_at.is_not(None), CareTaskTarget.sent_at <= paid_at,
-        ).values(status="bought", updated_at=now))
+            CareTaskTarget.status.in_(reached), CareTaskTarget.sent_at.is_not(None),
+            exists().where(paid.c.customer_id == CareTaskTarget.customer_id,
+                           paid.c.paid_at >= CareTaskTarget.sent_at),
+        ).values(status="bought", updated_at=now).execution_options(synchronize_session=False))
 
 
 def progress(session: Session, task_id: int, store_id: int | None = None) -> dict[str, Any]:

@@ -164,3 +164,20 @@ def test_task_api_scoping_and_progress(client, auth, db, brand):
     auth.login("m1")
     prog = client.get(f"/api/v1/tasks/{task_id}/progress").get_json()
     assert prog["total"]["targets"] == 3  # store 1 only
+
+
+def test_an_order_paid_before_the_target_was_reached_does_not_count(app, db, brand):
+    from models import Customer
+
+    cid = brand["customers"][1]
+    with app.app_context():
+        with db.transaction() as s:
+            actions.create_care_task(s, s.get(Staff, brand["hq"]), _data(brand))
+        with db.transaction() as s:
+            send_message(s, clerk_id=brand["c1"], customer_id=cid, body="您好", client_id="early-1")
+        with db.transaction() as s:
+            early = f.order(s, s.get(Customer, cid), amount_fen=30000,
+                            paid_at=dt.datetime.now(UTC) - dt.timedelta(days=1))
+            actions.on_order_recorded(s, [early.id], [cid])
+    with db.Session() as s:
+        assert s.scalar(select(CareTaskTarget.status).where(CareTaskTarget.customer_id == cid)) == "sent"
