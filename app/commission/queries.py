@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.commission.actions import brand_timezone, closed_periods
@@ -103,10 +103,16 @@ def clerk_month(session: Session, clerk: Staff, period: str, now: dt.datetime) -
     today_sales = session.scalar(
         select(func.coalesce(func.sum(Attribution.sales_fen), 0)).join(Order, Order.id == Attribution.order_id)
         .where(Attribution.clerk_id == clerk.id, Order.paid_at >= day_start, Order.paid_at < day_end))
+    # Today's commission is that of today's orders (the same orders as today's sales), plus
+    # adjustments booked today — not everything booked today, which after a history import
+    # would be years of orders.
     today_commission = session.scalar(
         select(func.coalesce(func.sum(CommissionEntry.amount_fen), 0))
-        .where(CommissionEntry.clerk_id == clerk.id, CommissionEntry.created_at >= day_start,
-               CommissionEntry.created_at < day_end))
+        .select_from(CommissionEntry).outerjoin(Order, Order.id == CommissionEntry.order_id)
+        .where(CommissionEntry.clerk_id == clerk.id,
+               or_(and_(Order.paid_at >= day_start, Order.paid_at < day_end),
+                   and_(CommissionEntry.order_id.is_(None), CommissionEntry.created_at >= day_start,
+                        CommissionEntry.created_at < day_end))))
 
     return {
         "clerk": {"id": clerk.id, "display_name": clerk.display_name, "store_id": clerk.store_id},
