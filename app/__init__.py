@@ -19,15 +19,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # Infrastructure first, then the domain areas, then the web shell and CLI.
     from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, realtime, web
-    from app import channels, contact, customers, messaging
-    from app import followers
-    from app import console, staff
-    from app import ingest
-    from app import demo
-    from app import drafts
-    from app import care
-    from app import commission
-    from app import model, today
+    from app import (care, channels, commission, console, contact, customers, demo, drafts,
+                     followers, ingest, messaging, model, staff, today)
 
     logs.init_app(app)
     errors.init_app(app)

@@ -85,9 +85,13 @@ class JobRunner:
 
     # scheduling -------------------------------------------------------------------------------
     def every(self, seconds: float, fn: Callable[..., Any], name: str | None = None) -> None:
-        """Run ``fn()`` every ``seconds`` (in the thread scheduler or ``flask scheduler``)."""
+        """Run ``fn()`` every ``seconds`` (in the thread scheduler or ``flask scheduler``).
+
+        The first run comes one interval after start-up, so a restart does not fire the nightly
+        jobs at once.
+        """
         key = name or job_path(fn)
-        self.periodic[key] = Periodic(key, seconds, fn)
+        self.periodic[key] = Periodic(key, seconds, fn, last_run=time.monotonic())
 
     def tick(self, now: float | None = None) -> list[str]:
         """Enqueue every periodic job that is due; return their names."""
