@@ -55,6 +55,16 @@ FIXED_TAGS: dict[str, tuple[str, str, str]] = {  # name: (group, zh, en)
     "new_follower": ("follower", "新好友", "New follower"),
     "engaged": ("engagement", "近期互动", "Engaged"),
 }
+# How the catalogue's category keys read to a clerk; an unknown category shows as it is.
+CATEGORY_LABELS_ZH = {"skincare": "护肤", "snacks": "零食", "apparel": "服饰", "appliances": "家电",
+                      "makeup": "彩妆", "food": "食品", "beverages": "饮品", "shoes": "鞋履",
+                      "bags": "箱包", "jewelry": "珠宝", "baby": "母婴", "home": "家居"}
+
+
+def category_label(category: str) -> str:
+    return CATEGORY_LABELS_ZH.get(category, category)
+
+
 # Open-ended families: the suffix is data (a category, a province).
 FAMILY_TAGS: dict[str, tuple[str, str, str]] = {
     "affinity:": ("affinity", "偏好 ", "Likes "),
@@ -73,7 +83,8 @@ def tag_meta(name: str) -> tuple[str, str, str]:
         return FIXED_TAGS[name]
     for prefix, (group, zh, en) in FAMILY_TAGS.items():
         if name.startswith(prefix):
-            return group, zh + name[len(prefix):], en + name[len(prefix):]
+            suffix = name[len(prefix):]
+            return group, zh + (category_label(suffix) if group == "affinity" else suffix), en + suffix
     raise KeyError(name)
 
 
@@ -352,7 +363,7 @@ def compute_tags(facts: Facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo =
     # Category affinity: where most of the money went.
     pct = (share / totals["spend_fen"].where(totals["spend_fen"] > 0) * 100).round()
     add(main.notna() & pct.notna(), "affinity:" + main.fillna(""),
-        main.fillna("") + " 占消费 " + pct.fillna(0).astype("int64").astype(str) + "%")
+        main.fillna("").replace(CATEGORY_LABELS_ZH) + " 占消费 " + pct.fillna(0).astype("int64").astype(str) + "%")
 
     # Region from the address (or the province column).
     region = region_of(c["address"], c["province"])

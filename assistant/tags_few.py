@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from assistant.tag_rules import TagRules
+from assistant.tags import category_label
 
 def _yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
@@ -131,7 +132,7 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
             add(band, f"平均单件 ¥{_yuan(int(avg))}")
         if main is not None and total_spend > 0:
             share = max(spend_by_cat[cid])[0]
-            add(f"affinity:{main}", f"{main} 占消费 {round(share / total_spend * 100)}%")
+            add(f"affinity:{main}", f"{category_label(main)} 占消费 {round(share / total_spend * 100)}%")
         region = _region(province, provinces, long_ones) or _region(address, provinces, long_ones)
         if region:
             add(f"region:{region}", "地址：" + (address[:12] if address else region))

@@ -238,7 +238,7 @@ def test_category_affinity_and_region(database):
                        (f.product(s, category="skincare", price_fen=9000), 1)], paid_at=BOUGHT)
         return c
     tags = one(database, build, at(1))
-    assert tags["affinity:skincare"] == "skincare 占消费 75%"
+    assert tags["affinity:skincare"] == "护肤 占消费 75%"
     assert "region:黑龙江" in tags
     assert "region:广东" in one(database, lambda s: f.customer(s, province="广东省", address="天河路 1 号"), at(1))
 
