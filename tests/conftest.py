@@ -175,3 +175,28 @@ def bearer(db) -> dict[str, str]:
     with db.transaction() as s:
         token = create_api_token(s, f"test-{next(_counter)}")
     return {"Authorization": f"Bearer {token}"}
+
+
+# Browser tests: Debian's Chromium driven through Playwright (no browser download works here).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser(request):
+    """Headless Chromium for one test module; the module's ``ARTIFACTS`` folder is created for
+    its screenshots. Missing Chromium skips, or fails under ``REQUIRE_SERVICES=1``."""
+    if not os.path.exists(CHROMIUM):
+        _unavailable(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    artifacts = getattr(request.module, "ARTIFACTS", None)
+    if artifacts is not None:
+        artifacts.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

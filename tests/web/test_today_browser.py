@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.web.live import LiveServer, migrate_and_seed
-from tests.web.test_console_browser import browser, log_in, phone, shot  # noqa: F401  (fixtures)
+from tests.web.test_console_browser import log_in, phone, shot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
