@@ -26,7 +26,7 @@ from app.care.actions import render_copy
 from app.contact.service import decide_many
 from app.customers.serialize import yuan
 from app.errors import DomainError
-from app.messaging.actions import owner_clerk_id, send_message
+from app.messaging.actions import owner_clerk_ids, send_message
 from models import (AutomationRun, Customer, Order, OrderItem, Product, Setting, Stage, Staff,
                     utcnow)
 
@@ -217,18 +217,24 @@ def run_rule(rule_key: str, now: dt.datetime | None = None) -> dict[str, int]:
         todo = {k: v for k, v in keys.items() if k not in done}
         if not todo:
             return counts
-        decisions = decide_many(s, [cid for cid, _ in todo.values()], purpose=rule.purpose, now=now)
-        names = dict(s.execute(select(Customer.id, Customer.name).where(
-            Customer.id.in_([cid for cid, _ in todo.values()]))).all())
+        ids = sorted({cid for cid, _ in todo.values()})
+        decisions = decide_many(s, ids, purpose=rule.purpose, now=now)
+        owners = owner_clerk_ids(s, ids)
+        names: dict[int, str] = {}
+        for i in range(0, len(ids), 900):
+            names.update(s.execute(select(Customer.id, Customer.name)
+                                   .where(Customer.id.in_(ids[i:i + 900]))).all())
+        clerk_names = dict(s.execute(select(Staff.id, Staff.display_name)
+                                     .where(Staff.id.in_(set(owners.values())))).all())
         for key, (cid, ctx) in todo.items():
             d = decisions[cid]
-            clerk = owner_clerk_id(s, cid)
+            clerk = owners.get(cid)
             outcome, reason = "skipped", d.reason
             if clerk is None:
                 reason = "客户没有负责导购"
             elif d.allowed:
                 context = {**_sample_context(), **ctx, "customer_name": names.get(cid, ""),
-                           "clerk_name": s.get(Staff, clerk).display_name}
+                           "clerk_name": clerk_names.get(clerk, "")}
                 try:
                     send_message(s, clerk_id=clerk, customer_id=cid, body=render_copy(rule.template, context),
                                  channel=d.channel, purpose=rule.purpose, client_id=key,

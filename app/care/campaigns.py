@@ -23,10 +23,10 @@ from app.care.actions import render_copy
 from app.care.segments import segment_customer_ids
 from app.contact.service import decide_many
 from app.errors import DomainError, Forbidden, Invalid, NotFound
-from app.messaging.actions import send_message
+from app.messaging.actions import owner_clerk_ids, send_message
 from assistant.experiment import GroupResult, in_holdout, uplift
 from models import (Campaign, CampaignTarget, ChannelIdentity, Conversation, Customer,
-                    CustomerOptOut, Direction, FollowerBinding, Message, MessageStatus, Order,
+                    CustomerOptOut, Direction, Message, MessageStatus, Order,
                     Role, Segment, Staff, utcnow)
 from models.commerce import PAID_STATUSES
 
@@ -150,9 +150,7 @@ def _send_batch(s: Session, campaign_id: int, channel: str, text: str, target_id
     targets = list(s.scalars(select(CampaignTarget).where(CampaignTarget.id.in_(target_ids),
                                                           CampaignTarget.status == "planned")))
     ids = [t.customer_id for t in targets]
-    owners = dict(s.execute(select(FollowerBinding.customer_id, FollowerBinding.clerk_id).where(
-        FollowerBinding.customer_id.in_(ids), FollowerBinding.is_owner.is_(True),
-        FollowerBinding.ended_at.is_(None))).all())
+    owners = owner_clerk_ids(s, ids)
     names = dict(s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
     decisions = decide_many(s, ids, purpose="marketing", now=now, channel=channel, text=None,
                             mass=channel == "wecom")

@@ -8,6 +8,7 @@ hands the outbox row to the dispatcher after commit.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -28,6 +29,17 @@ def owner_clerk_id(session: Session, customer_id: int) -> int | None:
     return session.scalar(select(FollowerBinding.clerk_id).where(
         FollowerBinding.customer_id == customer_id, FollowerBinding.is_owner.is_(True),
         FollowerBinding.ended_at.is_(None)))
+
+
+def owner_clerk_ids(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
+    """customer id → owning clerk id, for many customers (chunked under SQLite's bind limit)."""
+    ids = list(customer_ids)
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 900):
+        out.update(session.execute(select(FollowerBinding.customer_id, FollowerBinding.clerk_id).where(
+            FollowerBinding.customer_id.in_(ids[i:i + 900]), FollowerBinding.is_owner.is_(True),
+            FollowerBinding.ended_at.is_(None))).all())
+    return out
 
 
 def conversation_for(session: Session, customer_id: int, clerk_id: int) -> Conversation:
