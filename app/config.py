@@ -5,6 +5,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -63,3 +64,17 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
         "BULK_LIMIT": 5000,
     }
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def brand_timezone_name() -> str:
+    """The brand's timezone (``BRAND_TIMEZONE``): the one lookup every area uses."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get("BRAND_TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() else DEFAULT_TIMEZONE
+
+
+def brand_timezone() -> ZoneInfo:
+    return ZoneInfo(brand_timezone_name())

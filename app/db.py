@@ -164,6 +164,16 @@ def upgrade(database: Database) -> list[str]:
     return sorted(ScriptDirectory.from_config(cfg).get_heads())
 
 
+def is_initialised(database: Database) -> bool:
+    """Has ``flask init-db`` run on this database (is there an Alembic revision)?"""
+    from sqlalchemy import inspect
+
+    with database.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return False
+        return conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() > 0
+
+
 def ping(database: Database) -> None:
     with database.engine.connect() as conn:
         conn.execute(text("SELECT 1"))

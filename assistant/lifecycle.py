@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from assistant.categories import CATEGORIES
 from assistant.tag_rules import TagRules
 
 STAGES = ("prospect", "new", "repeat", "dormant", "fan")
@@ -97,12 +98,13 @@ def stage_reasons(frame: pd.DataFrame, rules: TagRules) -> pd.Series:
 
 
 def cycle_text(frame: pd.DataFrame) -> pd.Series:
-    """"2 件 × 10 天" for products with a cycle, "skincare 品类默认 120 天" otherwise."""
+    """"2 件 × 10 天" for products with a cycle, "护肤 品类默认 120 天" otherwise."""
     usage = frame["cycle_usage_days"]
     has_usage = usage.notna()
     qty = frame["cycle_quantity"].fillna(1).astype("int64").astype(str)
     with_cycle = qty + " 件 × " + usage.fillna(0).astype("int64").astype(str) + " 天"
-    category = frame["cycle_category"].fillna("").astype(str)
+    category = frame["cycle_category"].fillna("").astype(str).replace(
+        {key: c.zh for key, c in CATEGORIES.items()})
     default = np.where(category == "", "", category + " 品类") + "默认 " + \
         frame["cycle_days"].fillna(0).astype("int64").astype(str) + " 天"
     return pd.Series(np.where(has_usage, with_cycle, default), index=frame.index, dtype=object)

@@ -8,7 +8,10 @@ Rules, in the order they are checked:
 1. opt-outs per channel (退订) — a channel the customer left is never used;
 2. reachability — the customer must have an address on the channel;
 3. quiet hours in the store's timezone (marketing only; service messages such as 催付 or
-   shipping notices are answers the customer expects);
+   shipping notices are answers the customer expects). A marketing send that falls in quiet
+   hours is **deferred** to their end (code ``deferred``, ``until`` set) when every other rule
+   lets it through; it is checked again when it goes. Head office may choose "skip" instead,
+   per source (clerk, task, campaign, automation);
 4. per-customer caps across channels, marketing and service on separate budgets;
 5. no duplicate content within N days (the same gift twice is worse than none — seed 001);
 6. platform caps: WeCom mass messages ≈ 1 per customer per day; the OA customer-service
@@ -37,6 +40,10 @@ WECOM_MASS_PER_DAY = 1
 
 DEFAULT_PRIORITY = ("wecom", "wechat-oa", "sms", "email")
 
+# Who asks for a send; quiet hours can be handled differently for each.
+SOURCES = ("clerk", "task", "campaign", "automation")
+QUIET_ACTIONS = ("defer", "skip")
+
 
 @dataclass(frozen=True)
 class PolicyConfig:
@@ -50,6 +57,11 @@ class PolicyConfig:
     quiet_start: dt.time = dt.time(21, 0)
     quiet_end: dt.time = dt.time(9, 0)
     channel_priority: tuple[str, ...] = DEFAULT_PRIORITY
+    # What a marketing send that falls in quiet hours does, per source: wait for their end, or not go.
+    quiet_actions: tuple[tuple[str, str], ...] = tuple((s, "defer") for s in SOURCES)
+
+    def quiet_action(self, source: str) -> str:
+        return dict(self.quiet_actions).get(source, "defer")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PolicyConfig:
@@ -76,6 +88,20 @@ class PolicyConfig:
                 problems["channel_priority"] = "must be a list of channel names"
             else:
                 kw["channel_priority"] = tuple(value)
+        if "quiet_actions" in data:
+            value = data["quiet_actions"]
+            if not isinstance(value, Mapping):
+                problems["quiet_actions"] = "must map each source to defer or skip"
+            else:
+                actions = dict(cls().quiet_actions)
+                for source, action in value.items():
+                    if source not in SOURCES:
+                        problems[f"quiet_actions.{source}"] = f"unknown source; one of {', '.join(SOURCES)}"
+                    elif action not in QUIET_ACTIONS:
+                        problems[f"quiet_actions.{source}"] = "must be defer or skip"
+                    else:
+                        actions[source] = action
+                kw["quiet_actions"] = tuple(actions.items())
         for name in sorted(set(data) - set(cls.__dataclass_fields__)):
             problems[name] = "unknown setting"
         config = cls(**kw)
@@ -94,6 +120,7 @@ class PolicyConfig:
             "quiet_start": self.quiet_start.strftime("%H:%M"),
             "quiet_end": self.quiet_end.strftime("%H:%M"),
             "channel_priority": list(self.channel_priority),
+            "quiet_actions": dict(self.quiet_actions),
         }
 
     def problems(self) -> dict[str, str]:
@@ -138,21 +165,30 @@ class ContactHistory:
     opted_out: set[str] = field(default_factory=set)
     sent: list[Sent] = field(default_factory=list)
     last_inbound: dict[str, dt.datetime] = field(default_factory=dict)
+    tz: str | None = None  # the customer's store timezone, when it differs from the brand's
 
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     channel: str | None
-    code: str  # ok, opted_out, unreachable, quiet_hours, cap, duplicate, platform_cap
+    code: str  # ok, deferred, opted_out, unreachable, quiet_hours, cap, duplicate, platform_cap
     reason: str  # zh-CN, for the clerk or operator
     skipped: tuple[tuple[str, str], ...] = ()  # channels passed over and why
+    until: dt.datetime | None = None  # deferred: when quiet hours end (UTC)
+
+    @property
+    def deferred(self) -> bool:
+        return self.code == DEFERRED
 
 
 def content_hash(text: str) -> str:
     """Same words, same hash: whitespace and case do not make a message new."""
     normal = " ".join(text.split()).lower()
     return hashlib.sha256(normal.encode()).hexdigest()[:32]
+
+
+DEFERRED = "deferred"
 
 
 def in_quiet_hours(now: dt.datetime, config: PolicyConfig, tz: str) -> bool:
@@ -165,22 +201,65 @@ def in_quiet_hours(now: dt.datetime, config: PolicyConfig, tz: str) -> bool:
     return local >= start or local < end  # the window wraps midnight
 
 
+def quiet_hours_end(now: dt.datetime, config: PolicyConfig, tz: str) -> dt.datetime | None:
+    """When the quiet hours ``now`` falls in end (UTC), or None outside quiet hours."""
+    if not in_quiet_hours(now, config, tz):
+        return None
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    end = dt.datetime.combine(local.date(), config.quiet_end, tzinfo=zone)
+    if end <= local:
+        end = dt.datetime.combine(local.date() + dt.timedelta(days=1), config.quiet_end, tzinfo=zone)
+    return end.astimezone(dt.timezone.utc)
+
+
+def until_label(until: dt.datetime, now: dt.datetime, tz: str) -> str:
+    """"09:00", or "明天 09:00" when it is not today in the store's timezone."""
+    zone = ZoneInfo(tz)
+    local, today = until.astimezone(zone), now.astimezone(zone).date()
+    day = "" if local.date() == today else ("明天 " if local.date() == today + dt.timedelta(days=1)
+                                            else f"{local.month}月{local.day}日 ")
+    return f"{day}{local:%H:%M}"
+
+
+def deferred_reason(until: dt.datetime, now: dt.datetime, tz: str) -> str:
+    return f"免打扰时段，已顺延至 {until_label(until, now, tz)}"
+
+
 def _window_count(sent: Iterable[Sent], purpose: str, since: dt.datetime) -> int:
     return sum(1 for s in sent if s.purpose == purpose and s.at > since)
 
 
 def decide(history: ContactHistory, *, purpose: str, now: dt.datetime, config: PolicyConfig,
            tz: str = "Asia/Shanghai", text: str | None = None, channel: str | None = None,
-           mass: bool = False) -> Decision:
-    """May we send ``purpose`` now? ``channel`` pins one channel; otherwise priority decides."""
+           mass: bool = False, source: str = "campaign",
+           open_channels: frozenset[str] | None = None) -> Decision:
+    """May we send ``purpose`` now? ``channel`` pins one channel; otherwise priority decides.
+
+    In quiet hours a marketing send that passes every other rule is ``deferred`` (``until`` the
+    end of quiet hours in the customer's store timezone) unless ``source``'s action is "skip".
+    ``open_channels``: the channels the brand can send on now (None: any); others are passed over.
+    """
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-
-    if purpose == MARKETING and in_quiet_hours(now, config, tz):
+    zone = history.tz or tz
+    quiet_end = quiet_hours_end(now, config, zone) if purpose == MARKETING else None
+    if quiet_end is not None and config.quiet_action(source) == "skip":
         return Decision(False, None, "quiet_hours",
                         f"免打扰时段（{config.quiet_start:%H:%M}–{config.quiet_end:%H:%M}）")
+    decision = _decide_now(history, purpose=purpose, now=now, config=config, text=text,
+                           channel=channel, mass=mass, open_channels=open_channels)
+    if quiet_end is not None and decision.allowed:
+        return Decision(False, decision.channel, DEFERRED, deferred_reason(quiet_end, now, zone),
+                        decision.skipped, until=quiet_end)
+    return decision
+
+
+def _decide_now(history: ContactHistory, *, purpose: str, now: dt.datetime, config: PolicyConfig,
+                text: str | None, channel: str | None, mass: bool,
+                open_channels: frozenset[str] | None) -> Decision:
 
     if purpose == MARKETING:
         cap, days = config.marketing_cap, config.marketing_window_days
@@ -206,7 +285,7 @@ def decide(history: ContactHistory, *, purpose: str, now: dt.datetime, config: P
         candidates = (*config.channel_priority, *extra)
     skipped: list[tuple[str, str]] = []
     for ch in candidates:
-        why = _channel_refusal(history, ch, purpose, now, mass)
+        why = _channel_refusal(history, ch, purpose, now, mass, open_channels)
         if why is None:
             return Decision(True, ch, "ok", "可以联系", tuple(skipped))
         skipped.append((ch, why[1]))
@@ -218,11 +297,13 @@ def decide(history: ContactHistory, *, purpose: str, now: dt.datetime, config: P
 
 
 def _channel_refusal(history: ContactHistory, channel: str, purpose: str, now: dt.datetime,
-                     mass: bool) -> tuple[str, str] | None:
+                     mass: bool, open_channels: frozenset[str] | None) -> tuple[str, str] | None:
     if channel in history.opted_out:
         return "opted_out", "客户已退订该渠道"
     if channel not in history.reachable:
         return "unreachable", "客户在该渠道没有联系方式"
+    if open_channels is not None and channel not in open_channels:
+        return "unavailable", "品牌还没有开通该渠道"
     if channel == "wecom" and mass:
         today = now - dt.timedelta(days=1)
         if sum(1 for s in history.sent if s.channel == "wecom" and s.mass and s.at > today) >= WECOM_MASS_PER_DAY:

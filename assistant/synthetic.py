@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# category, usage days per unit (NaN = durable), unit price in yuan
+# category (keys of assistant.categories), usage days per unit (NaN = durable), unit price in yuan
 CATALOGUE = (
     ("skincare", 30.0, 268.0),
     ("masks", 10.0, 99.0),
     ("snacks", 7.0, 39.0),
     ("apparel", np.nan, 399.0),
-    ("appliance", np.nan, 1299.0),
+    ("appliances", np.nan, 1299.0),
 )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
 
+from assistant.categories import default_dormant_days, default_rfm_days, known_categories
+
 SETTING_KEY = "tag_rules"
 STATS_KEY = "tag_stats"  # figures the full retag measures (the high-value spend cut-off)
 
@@ -40,17 +42,14 @@ class TagRules(BaseModel):
     # Lifecycle: dormancy when no repurchase within usage_days × quantity of the last purchase;
     # products without a cycle use their category's default, else ``dormant_default_days``.
     dormant_default_days: int = Field(180, ge=1, le=3650)
-    dormant_days_by_category: dict[str, int] = Field(default_factory=lambda: {
-        "appliance": 720, "apparel": 180, "snack": 60, "skincare": 120})
+    dormant_days_by_category: dict[str, int] = Field(default_factory=default_dormant_days)
     # 粉丝: a repeat customer with at least this many paid orders who replied recently.
     fan_min_paid_orders: int = Field(3, ge=2, le=1000)
     fan_replied_within_days: int = Field(30, ge=1, le=365)
 
     rfm_default: RfmBand = Field(default_factory=lambda: RfmBand(active_days=90, lost_days=365))
     rfm_by_category: dict[str, RfmBand] = Field(default_factory=lambda: {
-        "appliance": RfmBand(active_days=365, lost_days=1095),
-        "snack": RfmBand(active_days=30, lost_days=120),
-    })
+        key: RfmBand(active_days=active, lost_days=lost) for key, (active, lost) in default_rfm_days().items()})
 
     replenish_within_days: int = Field(7, ge=0, le=365)
     unpaid_min_yuan: int = Field(100, ge=0, le=10_000_000)
@@ -89,10 +88,20 @@ class TagRulesError(ValueError):
         self.fields = fields
 
 
-def parse_rules(data: Any) -> TagRules:
-    """Validate a thresholds document (partial documents keep the defaults for the rest)."""
+def parse_rules(data: Any, catalogue: set[str] | frozenset[str] = frozenset()) -> TagRules:
+    """Validate a thresholds document (partial documents keep the defaults for the rest).
+
+    Per-category thresholds must name a category of the vocabulary or of the brand's
+    ``catalogue``: a misspelt key would otherwise be ignored and the default used in silence.
+    """
     if not isinstance(data, dict):
         raise TagRulesError({"": "must be an object"})
+    known = known_categories(catalogue)
+    unknown = {f"{name}.{key}": f"unknown category {key!r}"
+               for name in ("dormant_days_by_category", "rfm_by_category")
+               if isinstance(data.get(name), dict) for key in data[name] if key not in known}
+    if unknown:
+        raise TagRulesError(unknown)
     try:
         return TagRules.model_validate(data)
     except ValidationError as exc:

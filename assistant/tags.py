@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from assistant.categories import CATEGORIES, category_label
 from assistant.lifecycle import lifecycle_stages, purchase_cycles, stage_reasons, yuan_text
 from assistant.tag_rules import SETTING_KEY, STATS_KEY, TagRules, load_rules
 from models import (Customer, CustomerTag, FollowerBinding, Order, OrderItem, Product, Setting,
@@ -55,14 +56,8 @@ FIXED_TAGS: dict[str, tuple[str, str, str]] = {  # name: (group, zh, en)
     "new_follower": ("follower", "新好友", "New follower"),
     "engaged": ("engagement", "近期互动", "Engaged"),
 }
-# How the catalogue's category keys read to a clerk; an unknown category shows as it is.
-CATEGORY_LABELS_ZH = {"skincare": "护肤", "snacks": "零食", "apparel": "服饰", "appliances": "家电",
-                      "makeup": "彩妆", "food": "食品", "beverages": "饮品", "shoes": "鞋履",
-                      "bags": "箱包", "jewelry": "珠宝", "baby": "母婴", "home": "家居"}
-
-
-def category_label(category: str) -> str:
-    return CATEGORY_LABELS_ZH.get(category, category)
+# How the catalogue's category keys read to a clerk (the vocabulary in assistant.categories).
+CATEGORY_LABELS_ZH = {key: c.zh for key, c in CATEGORIES.items()}
 
 
 # Open-ended families: the suffix is data (a category, a province).
@@ -312,9 +307,9 @@ def compute_tags(facts: Facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo =
                            "流失 > " + lost_days.astype("int64").astype(str) + " 天"],
                           default="沉睡 " + active_days.astype("int64").astype(str) + "–"
                           + lost_days.astype("int64").astype(str) + " 天")
-    category_label = main.fillna("全部").astype(str)
+    main_label = main.fillna("全部").astype(str).replace(CATEGORY_LABELS_ZH)
     add(buyers, "rfm:" + pd.Series(band, index=frame.index),
-        category_label + "：上次购买 " + since + " 天前（" + pd.Series(band_rule, index=frame.index)
+        main_label + "：上次购买 " + since + " 天前（" + pd.Series(band_rule, index=frame.index)
         + "），已付款 " + frame["paid_orders"].astype(str) + " 单，¥" + yuan_text(frame["total_spent_fen"]))
 
     # Replenishment: a consumable's cycle ends within N days (dormancy starts once it has ended).

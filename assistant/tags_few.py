@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from assistant.tag_rules import TagRules
-from assistant.tags import category_label
+from assistant.categories import category_label
 
 def _yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
@@ -78,7 +78,7 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
             cycle_days = rules.dormant_default_days if paid else None
             cycle_qty, cycle_cat, cycle_usage = None, "", None
         cycle_txt = (f"{cycle_qty or 1} 件 × {int(cycle_usage)} 天" if cycle_usage is not None
-                     else (f"{cycle_cat} 品类" if cycle_cat else "") + f"默认 {cycle_days or 0} 天")
+                     else (f"{category_label(cycle_cat)} 品类" if cycle_cat else "") + f"默认 {cycle_days or 0} 天")
         since_s = str(since or 0)
 
         if paid == 0:
@@ -107,7 +107,7 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
                 band, rule_txt = "lost", f"流失 > {band_rule.lost_days} 天"
             else:
                 band, rule_txt = "sleeping", f"沉睡 {band_rule.active_days}–{band_rule.lost_days} 天"
-            add(f"rfm:{band}", f"{main if main is not None else '全部'}：上次购买 {since_s} 天前（{rule_txt}），"
+            add(f"rfm:{band}", f"{category_label(main) if main is not None else '全部'}：上次购买 {since_s} 天前（{rule_txt}），"
                                f"已付款 {paid} 单，¥{_yuan(spent)}")
             if cycle_usage is not None:
                 remaining = cycle_days - since

@@ -81,7 +81,7 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{tmp.name}/today.sqlite3"
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_DIR": tmp.name, "JOBS_MODE": "sync",
-                      "SCHEDULER_ENABLED": False, "LOG_LEVEL": "WARNING", "TODAY_QUIET_HOURS": ""})
+                      "SCHEDULER_ENABLED": False, "LOG_LEVEL": "WARNING"})
     started = time.perf_counter()
     build(app, args.followers)
     print(f"built {args.followers * (OTHER_CLERKS + 1):,} scored customers ({OTHER_CLERKS + 1} clerks) "

@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.base import (Capabilities, Connector, ConnectorError, InboundEvent, InboundRejected,
                              InboundRequest, Outbound, SendResult, event_digest, register)
+from models import clock
 from connectors.wechat_common import (TokenKeeper, call_api, check_signature, check_timestamp,
                                       decrypt, parse_xml)
 
@@ -131,7 +132,7 @@ class WeChatOAConnector(Connector):
 
     # outbound ---------------------------------------------------------------------------------
     def send(self, outbound: Outbound) -> SendResult:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = clock.now()  # the 48 h window opened at a business time (the stored inbound message)
         in_window = outbound.last_inbound_at is not None and now - outbound.last_inbound_at < REPLY_WINDOW
         quota_left = outbound.extra.get("sent_since_inbound", 0) < WINDOW_QUOTA
         if in_window and quota_left and outbound.purpose == "service":

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+from models import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -24,7 +26,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """Business time now, from the one clock (``models.clock``); column defaults use it too."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -18,6 +18,8 @@ class Direction(str, enum.Enum):
 
 class MessageStatus(str, enum.Enum):
     received = "received"    # inbound
+    scheduled = "scheduled"  # outbound, waiting for quiet hours to end (see the outbox row)
+    cancelled = "cancelled"  # outbound, never sent: called off, or refused when it was due
     queued = "queued"        # outbound, in the outbox
     sent = "sent"            # accepted by the channel
     delivered = "delivered"  # the channel reported delivery
@@ -26,6 +28,8 @@ class MessageStatus(str, enum.Enum):
 
 
 class OutboxState(str, enum.Enum):
+    deferred = "deferred"    # a marketing send held until quiet hours end; policy re-checked then
+    cancelled = "cancelled"  # a deferred send that was called off or refused when due
     pending = "pending"      # waiting for its next attempt
     sending = "sending"      # claimed by a dispatcher
     sent = "sent"

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from models import clock as business_clock
 from tests import services
+from tests.timing import PINNED_AT, SETUP_AT, Clock
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 _counter = itertools.count()
@@ -23,6 +25,25 @@ def _unavailable(reason: str):
     if REQUIRE_SERVICES:
         pytest.fail(f"required service unavailable: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _business_time_pinned_all_session() -> Iterator[None]:
+    """Between tests business time stands still an hour before each test's start, so what module
+    fixtures set up (a live server's brand) is already in the past when a test begins."""
+    business_clock.freeze(SETUP_AT)
+    yield
+    business_clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[Clock]:
+    """Pin business time for every test; ``clock.travel_to("2026-11-18 22:00")`` moves it."""
+    business_clock.pin(PINNED_AT)
+    try:
+        yield Clock()
+    finally:
+        business_clock.freeze(SETUP_AT)  # wherever a test moved it, the next fixture starts here
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,20 @@ class PostgresServer:
             shutil.rmtree(self.datadir, ignore_errors=True)
 
 
+def real_clock_env() -> dict[str, str]:
+    """The environment without libfaketime's preload: the throwaway servers run on the real
+    clock (Redis misbehaves under the preload) while the tests and the app see the pinned time."""
+    env = dict(os.environ)
+    preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p and "faketime" not in p]
+    if preload:
+        env["LD_PRELOAD"] = ":".join(preload)
+    else:
+        env.pop("LD_PRELOAD", None)
+    for key in [k for k in env if k.startswith("FAKETIME")]:
+        env.pop(key)
+    return env
+
+
 def start_postgres() -> PostgresServer:
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
@@ -78,13 +92,13 @@ def start_postgres() -> PostgresServer:
         as_user = ["runuser", "-u", "postgres", "--"]
     data = os.path.join(datadir, "data")
     subprocess.run([*as_user, initdb, "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                    "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True)
+                    "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True, env=real_clock_env())
     port = free_port()
     proc = subprocess.Popen(
         [*as_user, postgres, "-D", data, "-p", str(port), "-h", "127.0.0.1", "-k", datadir,
          "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
          "-c", "max_connections=300", "-c", "shared_buffers=256MB"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=real_clock_env())
     _wait_port(port, proc, "postgres")
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     # The port opens a moment before the server accepts logins.
@@ -128,6 +142,7 @@ def start_redis() -> RedisServer:
         raise ServiceUnavailable("redis-server not found (apt-get install redis-server)")
     port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=real_clock_env())
     _wait_port(port, proc, "redis-server")
     return RedisServer(url=f"redis://127.0.0.1:{port}/0", proc=proc)

@@ -9,9 +9,10 @@ import functools
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import db
+from app.config import brand_timezone
 from app.auth import csrf_token, current_staff, staff_required
 from app.i18n import LOCALES, t
-from models import Staff
+from models import Staff, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -53,7 +54,7 @@ def login():
     session.permanent = True
     login_user(staff)
     session["locale"] = staff.locale
-    return jsonify({"me": staff_json(staff), "csrf_token": csrf_token()})
+    return jsonify({"me": staff_json(staff), "csrf_token": csrf_token(), "clock": business_clock()})
 
 
 @bp.post("/auth/logout")
@@ -66,7 +67,13 @@ def logout():
 @bp.get("/api/v1/me")
 @staff_required()
 def me():
-    return jsonify({"me": staff_json(current_staff()), "csrf_token": csrf_token()})
+    return jsonify({"me": staff_json(current_staff()), "csrf_token": csrf_token(), "clock": business_clock()})
+
+
+def business_clock() -> dict[str, str]:
+    """The business time and zone the browser shows and reckons with (not the phone's own clock)."""
+    now, zone = utcnow(), brand_timezone()
+    return {"now": now.isoformat(), "timezone": str(zone), "period": now.astimezone(zone).strftime("%Y-%m")}
 
 
 @bp.post("/api/v1/me/locale")

@@ -14,6 +14,9 @@ def init_app(app: Flask) -> None:
     hooks.subscribe(app, hooks.MESSAGE_SENT, actions.on_message_sent)
     hooks.subscribe(app, hooks.MESSAGE_RECEIVED, actions.on_message_received)
     hooks.subscribe(app, hooks.ORDER_RECORDED, actions.on_order_recorded)
+    hooks.subscribe(app, hooks.OUTBOUND_SETTLED, actions.on_outbound_settled)
+    hooks.subscribe(app, hooks.OUTBOUND_SETTLED, campaigns.on_outbound_settled)
+    hooks.subscribe(app, hooks.OUTBOUND_SETTLED, automations.on_outbound_settled)
     from app import jobs
 
     jobs.runner(app).every(60, deadlines.close_due_tasks)

@@ -28,7 +28,7 @@ SCENARIOS = ("催付", "补货", "生日", "节日", "休眠唤醒", "新品", "
 _jinja = SandboxedEnvironment(autoescape=False)
 
 # Status only moves forward along this order ("fallback" and "skipped" close a target).
-_RANK = {"todo": 0, "sent": 1, "fallback": 1, "replied": 2, "bought": 3, "skipped": 0}
+_RANK = {"todo": 0, "sent": 1, "fallback": 1, "deferred": 1, "replied": 2, "bought": 3, "skipped": 0}
 
 
 def _validate(session: Session, data: dict[str, Any], now: dt.datetime) -> dict[str, str]:
@@ -157,6 +157,17 @@ def on_message_sent(session: Session, message_id: int, customer_id: int) -> None
     _advance(session, customer_id, "sent", utcnow(), message_id)
 
 
+def on_outbound_settled(session: Session, message_id: int, sent: bool, reason: str | None,
+                        **_: Any) -> None:
+    """A deadline fallback held for quiet hours went (→ fallback), or was called off (→ skipped)."""
+    now = utcnow()
+    values = ({"status": "fallback", "sent_at": now, "skip_reason": None} if sent
+              else {"status": "skipped", "skip_reason": (reason or "")[:160]})
+    session.execute(update(CareTaskTarget).where(CareTaskTarget.message_id == message_id,
+                                                 CareTaskTarget.status == "deferred")
+                    .values(updated_at=now, **values))
+
+
 def on_message_received(session: Session, message_id: int, customer_id: int) -> None:
     # A reply counts only for targets that were already reached.
     now = utcnow()
@@ -204,6 +215,7 @@ def progress(session: Session, task_id: int, store_id: int | None = None) -> dic
                 func.sum(cast(CareTaskTarget.status.in_(("replied", "bought")), Integer)).label("replied"),
                 func.sum(cast(CareTaskTarget.status == "bought", Integer)).label("buyers"),
                 func.sum(cast(CareTaskTarget.status == "skipped", Integer)).label("skipped"),
+                func.sum(cast(CareTaskTarget.status == "deferred", Integer)).label("deferred"),
                 func.coalesce(func.sum(case((CareTaskTarget.status == "bought", revenue), else_=0)), 0).label("revenue_fen"))
          .select_from(CareTaskTarget).outerjoin(Staff, Staff.id == CareTaskTarget.clerk_id)
          .where(CareTaskTarget.task_id == task_id)
@@ -214,10 +226,12 @@ def progress(session: Session, task_id: int, store_id: int | None = None) -> dic
     stores: dict[Any, dict[str, int]] = {}
     for c in clerks:
         agg = stores.setdefault(c["store_id"], {"store_id": c["store_id"], "targets": 0, "reached": 0,
-                                                "replied": 0, "buyers": 0, "skipped": 0, "revenue_fen": 0})
-        for k in ("targets", "reached", "replied", "buyers", "skipped", "revenue_fen"):
+                                                "replied": 0, "buyers": 0, "skipped": 0, "deferred": 0,
+                                                "revenue_fen": 0})
+        for k in ("targets", "reached", "replied", "buyers", "skipped", "deferred", "revenue_fen"):
             agg[k] += int(c[k] or 0)
-    total = {k: sum(s[k] for s in stores.values()) for k in ("targets", "reached", "replied", "buyers", "skipped", "revenue_fen")}
+    total = {k: sum(s[k] for s in stores.values())
+             for k in ("targets", "reached", "replied", "buyers", "skipped", "deferred", "revenue_fen")}
     return {"task_id": task_id, "total": total, "stores": list(stores.values()),
             "clerks": [{k: (int(v) if isinstance(v, (int, float)) and k != "display_name" else v)
                         for k, v in c.items()} for c in clerks]}

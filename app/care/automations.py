@@ -13,14 +13,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from jinja2 import TemplateError
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.config import brand_timezone
 from app import db
 from app.care.actions import render_copy
 from app.contact.service import decide_many
@@ -170,7 +169,7 @@ def _replenishment(s: Session, rule: Rule, now: dt.datetime) -> list[Candidate]:
 
 
 def _birthday(s: Session, rule: Rule, now: dt.datetime) -> list[Candidate]:
-    local = now.astimezone(ZoneInfo(current_app.config.get("BRAND_TIMEZONE", "Asia/Shanghai"))).date()
+    local = now.astimezone(brand_timezone()).date()
     target = local + dt.timedelta(days=rule.params["days_before"])
     rows = s.execute(select(Customer.id, Customer.birthday).where(Customer.birthday.is_not(None)))
     # Birthdays are compared by month and day in Python over two small columns; the candidate
@@ -203,7 +202,7 @@ FINDERS: dict[str, Callable[[Session, Rule, dt.datetime], list[Candidate]]] = {
 def run_rule(rule_key: str, now: dt.datetime | None = None) -> dict[str, int]:
     """Fire one rule for everything due now; each (rule, event, customer) at most once."""
     now = now or utcnow()
-    counts = {"sent": 0, "skipped": 0}
+    counts = {"sent": 0, "deferred": 0, "skipped": 0}
     with db.get_db().transaction() as s:
         rule = load_rules(s)[rule_key]
         if not rule.enabled:
@@ -218,7 +217,7 @@ def run_rule(rule_key: str, now: dt.datetime | None = None) -> dict[str, int]:
         if not todo:
             return counts
         ids = sorted({cid for cid, _ in todo.values()})
-        decisions = decide_many(s, ids, purpose=rule.purpose, now=now)
+        decisions = decide_many(s, ids, purpose=rule.purpose, now=now, source="automation")
         owners = owner_clerk_ids(s, ids)
         names: dict[int, str] = {}
         for i in range(0, len(ids), 900):
@@ -232,20 +231,29 @@ def run_rule(rule_key: str, now: dt.datetime | None = None) -> dict[str, int]:
             outcome, reason = "skipped", d.reason
             if clerk is None:
                 reason = "客户没有负责导购"
-            elif d.allowed:
+            elif d.allowed or d.deferred:
                 context = {**_sample_context(), **ctx, "customer_name": names.get(cid, ""),
                            "clerk_name": clerk_names.get(clerk, "")}
                 try:
                     send_message(s, clerk_id=clerk, customer_id=cid, body=render_copy(rule.template, context),
                                  channel=d.channel, purpose=rule.purpose, client_id=key,
-                                 payload={"automation": rule.key})
-                    outcome, reason = "sent", None
+                                 payload={"automation": rule.key}, defer_until=d.until, source="automation")
+                    outcome, reason = ("deferred", d.reason) if d.deferred else ("sent", None)
                 except DomainError as exc:
                     reason = exc.message
             s.add(AutomationRun(key=key, rule=rule.key, customer_id=cid, outcome=outcome,
                                 reason=(reason or "")[:160] or None, created_at=now))
             counts[outcome] += 1
     return counts
+
+
+def on_outbound_settled(session: Session, client_id: str | None, sent: bool, reason: str | None,
+                        **_: Any) -> None:
+    """An automation's send held for quiet hours went, or was called off (its key is the client id)."""
+    if client_id and client_id.startswith("auto:"):
+        session.execute(update(AutomationRun).where(AutomationRun.key == client_id,
+                                                    AutomationRun.outcome == "deferred")
+                        .values(outcome="sent" if sent else "skipped", reason=None if sent else (reason or "")[:160]))
 
 
 def run_all() -> dict[str, dict[str, int]]:
@@ -256,5 +264,5 @@ def run_all() -> dict[str, dict[str, int]]:
             out[rule.key] = run_rule(rule.key)
         except IntegrityError:
             # Another worker recorded the same keys first: it sent them; nothing to redo.
-            out[rule.key] = {"sent": 0, "skipped": 0}
+            out[rule.key] = {"sent": 0, "deferred": 0, "skipped": 0}
     return out

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from jinja2 import TemplateError
-from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import db
@@ -123,7 +123,7 @@ def plan_preview(session: Session, campaign: Campaign, now: dt.datetime | None =
 def send_campaign(campaign_id: int) -> dict[str, int]:
     """Send the planned treatment targets under the contact policy; safe to run again."""
     database = db.get_db()
-    counts = {"sent": 0, "skipped": 0}
+    counts = {"sent": 0, "deferred": 0, "skipped": 0}
     with database.transaction() as s:
         campaign = s.get(Campaign, campaign_id)
         if campaign is None or campaign.status not in ("planned", "sending"):
@@ -153,24 +153,29 @@ def _send_batch(s: Session, campaign_id: int, channel: str, text: str, target_id
     owners = owner_clerk_ids(s, ids)
     names = dict(s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
     decisions = decide_many(s, ids, purpose="marketing", now=now, channel=channel, text=None,
-                            mass=channel == "wecom")
+                            mass=channel == "wecom", source="campaign")
     for t in targets:
         d, clerk = decisions[t.customer_id], owners.get(t.customer_id)
         if clerk is None:
             t.status, t.skip_code, t.skip_reason = "skipped", "no_owner", "客户没有负责导购"
-        elif not d.allowed:
+        elif not (d.allowed or d.deferred):
             t.status, t.skip_code, t.skip_reason = "skipped", d.code, d.reason[:160]
         else:
             body = render_copy(text, {"customer_name": names.get(t.customer_id, ""), "clerk_name": "", "brand": ""})
             try:
                 msg, _ = send_message(s, clerk_id=clerk, customer_id=t.customer_id, body=body, channel=channel,
                                       purpose="marketing", client_id=f"campaign:{campaign_id}:{t.customer_id}",
-                                      payload={"campaign_id": campaign_id, "mass": channel == "wecom"})
+                                      payload={"campaign_id": campaign_id, "mass": channel == "wecom"},
+                                      defer_until=d.until, source="campaign")
             except DomainError as exc:
                 t.status, t.skip_code, t.skip_reason = "skipped", "invalid", exc.message[:160]
             else:
-                t.status, t.message_id = "sent", msg.id
-        counts["sent" if t.status == "sent" else "skipped"] += 1
+                t.message_id = msg.id
+                if d.deferred:
+                    t.status, t.skip_code, t.skip_reason = "deferred", d.code, d.reason[:160]
+                else:
+                    t.status = "sent"
+        counts[t.status if t.status in counts else "skipped"] += 1
 
 
 def campaign_report(session: Session, campaign_id: int, days: int = 14) -> dict[str, Any]:
@@ -184,6 +189,10 @@ def campaign_report(session: Session, campaign_id: int, days: int = 14) -> dict[
     end = start + dt.timedelta(days=days)
     groups = dict(session.execute(select(CampaignTarget.group, func.count()).where(
         CampaignTarget.campaign_id == campaign_id).group_by(CampaignTarget.group)).all())
+    deferred = session.execute(
+        select(func.count(), func.min(Message.payload["deferred_until"].as_string()))
+        .select_from(CampaignTarget).join(Message, Message.id == CampaignTarget.message_id)
+        .where(CampaignTarget.campaign_id == campaign_id, CampaignTarget.status == "deferred")).one()
     skipped = [{"code": code, "reason": reason, "count": n} for code, reason, n in session.execute(
         select(CampaignTarget.skip_code, CampaignTarget.skip_reason, func.count())
         .where(CampaignTarget.campaign_id == campaign_id, CampaignTarget.status == "skipped")
@@ -221,6 +230,7 @@ def campaign_report(session: Session, campaign_id: int, days: int = 14) -> dict[
         "planned": treat.customers + hold.customers, "treatment": treat.customers, "holdout": hold.customers,
         "skipped": sum(x["count"] for x in skipped), "skipped_by_reason": skipped,
         "sent": sent, "delivered": delivered, "replied": replied,
+        "deferred": deferred[0], "deferred_until": deferred[1],
         "buyers": treat.buyers, "revenue_fen": treat.revenue_fen,
         "conversion": treat.conversion,
         "holdout_buyers": hold.buyers, "holdout_revenue_fen": hold.revenue_fen,
@@ -231,6 +241,15 @@ def campaign_report(session: Session, campaign_id: int, days: int = 14) -> dict[
                    "incremental_buyers": up.incremental_buyers,
                    "incremental_revenue_fen": up.incremental_revenue_fen, "roi": up.roi},
     }
+
+
+def on_outbound_settled(session: Session, message_id: int, sent: bool, reason: str | None,
+                        **_: Any) -> None:
+    """A campaign send held for quiet hours went, or was called off when it was due."""
+    values = ({"status": "sent", "skip_code": None, "skip_reason": None} if sent
+              else {"status": "skipped", "skip_code": "deferred_refused", "skip_reason": (reason or "")[:160]})
+    session.execute(update(CampaignTarget).where(CampaignTarget.message_id == message_id,
+                                                 CampaignTarget.status == "deferred").values(**values))
 
 
 def due_campaigns() -> list[int]:

@@ -30,7 +30,7 @@ def close_due_tasks() -> list[int]:
 def close_task(task_id: int) -> dict[str, int]:
     """Fall back for the unreached targets in batches (one transaction each), then close."""
     database = db.get_db()
-    counts = {"fallback": 0, "skipped": 0}
+    counts = {"fallback": 0, "deferred": 0, "skipped": 0}
     with database.Session() as s:
         task = s.get(CareTask, task_id)
         if task is None or task.status != "open":
@@ -64,21 +64,26 @@ def _mass_send(s, task_id: int, template: str, targets: list[CareTaskTarget], co
     texts = {t.id: render_copy(template, {"customer_name": names.get(t.customer_id, ""),
                                           "clerk_name": clerk_names.get(t.clerk_id, ""), "brand": ""})
              for t in targets}
-    decisions = decide_many(s, ids, purpose="marketing", now=now, mass=True)
+    decisions = decide_many(s, ids, purpose="marketing", now=now, mass=True, source="task")
     for t in targets:
         d = decisions[t.customer_id]
         if t.clerk_id is None:
             t.status, t.skip_reason = "skipped", "客户没有负责导购"
-        elif not d.allowed:
+        elif not (d.allowed or d.deferred):
             t.status, t.skip_reason = "skipped", d.reason
         else:
             try:
                 msg, _ = send_message(s, clerk_id=t.clerk_id, customer_id=t.customer_id, body=texts[t.id],
                                       channel=d.channel, purpose="marketing",
                                       client_id=f"task:{task_id}:{t.customer_id}",
-                                      payload={"mass": True, "task_id": task_id})
+                                      payload={"mass": True, "task_id": task_id},
+                                      defer_until=d.until, source="task")
             except DomainError as exc:
                 t.status, t.skip_reason = "skipped", exc.message[:160]
             else:
-                t.status, t.message_id, t.sent_at = "fallback", msg.id, now
-        counts["skipped" if t.status == "skipped" else "fallback"] += 1
+                t.message_id = msg.id
+                if d.deferred:
+                    t.status, t.skip_reason = "deferred", d.reason[:160]
+                else:
+                    t.status, t.sent_at = "fallback", now
+        counts[t.status if t.status in counts else "skipped"] += 1

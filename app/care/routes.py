@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
+from app.config import brand_timezone
 from app import db
 from app.auth import current_staff, staff_required
 from app.care import actions, deadlines
@@ -26,7 +26,7 @@ def parse_time(value: object, field: str) -> dt.datetime:
     except ValueError:
         raise Invalid("invalid time", {field: f"not an ISO 8601 time: {value[:40]}"}) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(current_app.config["BRAND_TIMEZONE"]))
+        parsed = parsed.replace(tzinfo=brand_timezone())
     return parsed.astimezone(dt.timezone.utc)
 
 
@@ -156,7 +156,8 @@ def list_automations():
         .group_by(AutomationRun.rule, AutomationRun.outcome))}
     return jsonify({"rules": [
         {"key": r.key, "label": r.label, "purpose": r.purpose, "enabled": r.enabled, "params": r.params,
-         "template": r.template, "sent": runs.get((r.key, "sent"), 0), "skipped": runs.get((r.key, "skipped"), 0)}
+         "template": r.template, "sent": runs.get((r.key, "sent"), 0), "skipped": runs.get((r.key, "skipped"), 0),
+         "deferred": runs.get((r.key, "deferred"), 0)}
         for r in automations.load_rules(s).values()]})
 
 

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from app.config import brand_timezone
 from assistant.segments import compile_filter
 from models import Customer, utcnow
 
 
 def segment_customer_ids(session: Session, filter_: dict[str, Any],
                          now: dt.datetime | None = None) -> Select[tuple[int]]:
-    tz = ZoneInfo(current_app.config.get("BRAND_TIMEZONE", "Asia/Shanghai"))
+    tz = brand_timezone()
     return select(Customer.id).where(compile_filter(filter_, now or utcnow(), tz))

@@ -18,16 +18,15 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from flask import current_app, has_app_context
 from sqlalchemy import JSON, func, select, tuple_, type_coerce
 from sqlalchemy.types import NullType
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.config import brand_timezone_name
 from app import realtime
 from app.commission.payloads import earned_payload
 from app.errors import Conflict, Invalid, NotFound
@@ -43,8 +42,7 @@ EARNABLE = tuple(sorted(PAID_STATUSES))
 ALL_CUSTOMERS_ABOVE = 2000  # past this many customers, load bindings/touches in one scan, not IN (…)
 
 
-def brand_timezone() -> str:
-    return current_app.config.get("BRAND_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
+brand_timezone = brand_timezone_name  # the one lookup, in app.config
 
 
 # --- Configuration ----------------------------------------------------------------------------

@@ -16,10 +16,13 @@ from app.auth import current_staff, staff_required
 from app.console import serialize
 from app.console.events import events_after, latest_event_id, parse_after, rooms_for
 from app.db import after_commit
+from app.i18n import t
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.contact.service import clerk_send_timing
 from app.messaging.actions import conversation_for, send_message
+from app.messaging.deferred import cancel_scheduled
 from app.scoping import get_visible_customer, where_visible
-from models import Conversation, Customer, Message, QuickReply, Role, Staff
+from models import Conversation, Customer, Message, QuickReply, Role, Staff, utcnow
 
 bp = Blueprint("console", __name__, url_prefix="/api/v1")
 
@@ -136,8 +139,32 @@ def open_conversation():
 @staff_required()
 def show_conversation(conversation_id: int):
     conv = get_visible_conversation(current_staff(), conversation_id)
+    return jsonify({"conversation": conversation_with_hold(conv)})
+
+
+def conversation_with_hold(conv: Conversation) -> dict[str, Any]:
+    """The conversation, and whether a message the clerk writes now would wait for quiet hours
+    to end (``send_hold``), so the composer says so before they send."""
     customers = serialize.customers_by_id(db.session(), [conv.customer_id])
-    return jsonify({"conversation": serialize.conversation_json(conv, customers.get(conv.customer_id))})
+    body = serialize.conversation_json(conv, customers.get(conv.customer_id))
+    try:
+        timing = clerk_send_timing(db.session(), conv.customer_id, conv.last_inbound_at, utcnow())
+        body["send_hold"] = ({"until": timing.until.isoformat(), "label": timing.label,
+                              "notice": t("messages.send_hold", time=timing.label)} if timing.until else None)
+    except Invalid as exc:  # head office chose "skip": the clerk cannot start a chat now
+        body["send_hold"] = {"until": None, "label": None, "notice": exc.fields.get("body")}
+    return body
+
+
+@bp.post("/messages/<int:message_id>/cancel")
+@staff_required()
+def cancel_message(message_id: int):
+    """Call off a message still waiting for quiet hours to end."""
+    staff = current_staff()
+    with db.transaction() as s:
+        msg = cancel_scheduled(s, staff, message_id)
+        body = serialize.message_json(msg)
+    return jsonify({"message": body})
 
 
 @bp.get("/conversations/<int:conversation_id>/messages")
@@ -157,8 +184,7 @@ def list_messages(conversation_id: int):
     if conv.clerk_id == staff.id and conv.unread_count:
         mark_read(conv.id, staff.id)
         conv.unread_count = 0
-    customers = serialize.customers_by_id(db.session(), [conv.customer_id])
-    return jsonify({"conversation": serialize.conversation_json(conv, customers.get(conv.customer_id)),
+    return jsonify({"conversation": conversation_with_hold(conv),
                     "messages": [serialize.message_json(m) for m in rows], "more": more})
 
 
@@ -187,10 +213,12 @@ def post_message(conversation_id: int):
     if fields:
         raise Invalid("invalid message", fields)
     with db.transaction() as s:
+        timing = clerk_send_timing(s, conv.customer_id, conv.last_inbound_at, utcnow())
         msg, created = send_message(
             s, clerk_id=staff.id, customer_id=conv.customer_id, body=str(data.get("body") or ""),
             client_id=data.get("client_id"), channel=data.get("channel"),
-            type=data.get("type", "text"), payload=outgoing_payload(data))
+            type=data.get("type", "text"), payload=outgoing_payload(data),
+            purpose=timing.purpose, defer_until=timing.until, source="clerk")
         if msg.conversation_id != conv.id:  # client ids are global: never answer with another thread's message
             raise Conflict("client_id already used", {"client_id": "already used for another message"})
         body = serialize.message_json(msg)

@@ -10,20 +10,25 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from flask import current_app
+from app.config import brand_timezone_name
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from app.counters import counters
-from assistant.policy import (MARKETING, ContactHistory, Decision, PolicyConfig, Sent,
-                              content_hash, decide)
-from models import (ChannelIdentity, Conversation, Customer, CustomerOptOut, Direction, Message,
-                    Setting)
+from app.errors import Invalid
+from assistant.policy import (MARKETING, SERVICE, ContactHistory, Decision, PolicyConfig, Sent,
+                              content_hash, decide, quiet_hours_end, until_label)
+from models import (ChannelAccount, ChannelIdentity, Conversation, Customer, CustomerOptOut, Direction, Message,
+                    MessageStatus, Setting, Store)
 
 SETTING_KEY = "contact_policy"
 _CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
 _SCAN_ABOVE = 5000
+# Outbound messages that have not gone (waiting for quiet hours to end, or called off) do not
+# count against caps or duplicates: they are checked again when they go.
+NOT_SENT = (MessageStatus.scheduled, MessageStatus.cancelled)
 
 
 def load_config(session: Session) -> PolicyConfig:
@@ -67,9 +72,11 @@ def histories(session: Session, customer_ids: Sequence[int], now: dt.datetime,
         def only(column, _chunk=chunk):
             return column.in_(_chunk) if _chunk is not None else true()
 
-        for cid, phone, email in session.execute(
-                select(Customer.id, Customer.phone, Customer.email).where(only(Customer.id))):
+        for cid, phone, email, zone in session.execute(
+                select(Customer.id, Customer.phone, Customer.email, Store.timezone)
+                .outerjoin(Store, Store.id == Customer.home_store_id).where(only(Customer.id))):
             if cid in wanted:
+                out[cid].tz = zone or None
                 if phone:
                     out[cid].reachable.add("sms")
                 if email:
@@ -88,7 +95,8 @@ def histories(session: Session, customer_ids: Sequence[int], now: dt.datetime,
             select(Conversation.customer_id, Message.direction, Message.channel, Message.purpose,
                    Message.created_at, Message.body, Message.payload)
             .join(Message, Message.conversation_id == Conversation.id)
-            .where(only(Conversation.customer_id), Message.created_at > since))
+            .where(only(Conversation.customer_id), Message.created_at > since,
+                   Message.status.not_in(NOT_SENT)))
         for cid, direction, channel, purpose, at, body, payload in rows:
             if cid not in wanted:
                 continue
@@ -114,21 +122,34 @@ def histories(session: Session, customer_ids: Sequence[int], now: dt.datetime,
 
 def decide_many(session: Session, customer_ids: Sequence[int], *, purpose: str,
                 now: dt.datetime, text: str | None = None, channel: str | None = None,
-                mass: bool = False, reserve: bool = True,
+                mass: bool = False, reserve: bool = True, source: str = "campaign",
+                texts: dict[int, str] | None = None,
                 config: PolicyConfig | None = None) -> dict[int, Decision]:
-    """A decision per customer; allowed ones also take their slot in the shared counters."""
+    """A decision per customer; allowed ones also take their slot in the shared counters.
+
+    Deferred decisions (quiet hours) take no slot: they are decided again when they go.
+    ``texts`` gives each customer's own copy for the duplicate check (else ``text``).
+    """
     config = config or load_config(session)
-    tz = current_app.config.get("BRAND_TIMEZONE", "Asia/Shanghai")
+    tz = brand_timezone_name()
     hist = histories(session, customer_ids, now, config)
+    usable = open_channels(session)
     decisions: dict[int, Decision] = {}
     for cid in customer_ids:
-        d = decide(hist[cid], purpose=purpose, now=now, config=config, tz=tz, text=text,
-                   channel=channel, mass=mass)
+        d = decide(hist[cid], purpose=purpose, now=now, config=config, tz=tz,
+                   text=texts.get(cid, text) if texts else text, channel=channel, mass=mass,
+                   source=source, open_channels=usable)
         if d.allowed and reserve and not _reserve(cid, purpose, config):
             days = config.marketing_window_days if purpose == MARKETING else config.service_window_days
             d = Decision(False, None, "cap", f"{days} 天内的发送名额已被其他任务占用")
         decisions[cid] = d
     return decisions
+
+
+def open_channels(session: Session) -> frozenset[str]:
+    """The channels the brand can send on: an enabled account, or the demo loopback (no account)."""
+    kinds = session.scalars(select(ChannelAccount.kind).where(ChannelAccount.enabled.is_(True)).distinct())
+    return frozenset(kinds) | {"loopback"}
 
 
 def _reserve(customer_id: int, purpose: str, config: PolicyConfig) -> bool:
@@ -146,3 +167,33 @@ def skip_summary(decisions: dict[int, Decision]) -> dict[str, int]:
         if not d.allowed:
             out[d.code] += 1
     return dict(out)
+
+
+# A clerk's message to a customer who wrote in within this window is a reply (service): it goes
+# at once, whatever the hour. Anything else the clerk starts is marketing and waits out quiet hours.
+REPLY_WINDOW = dt.timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class ClerkSendTiming:
+    purpose: str
+    until: dt.datetime | None  # set when the message would wait for quiet hours to end
+    label: str | None          # when it would go, for the clerk: "09:00", "明天 09:00"
+
+
+def clerk_send_timing(session: Session, customer_id: int, last_inbound_at: dt.datetime | None,
+                      now: dt.datetime) -> ClerkSendTiming:
+    """When a clerk's message to this customer would go: now (a reply, or outside quiet hours)
+    or at the end of quiet hours. Raises ``Invalid`` when head office chose "skip" for clerks."""
+    if last_inbound_at is not None and now - last_inbound_at <= REPLY_WINDOW:
+        return ClerkSendTiming(SERVICE, None, None)
+    config = load_config(session)
+    zone = session.scalar(select(Store.timezone).join(Customer, Customer.home_store_id == Store.id)
+                          .where(Customer.id == customer_id)) or brand_timezone_name()
+    until = quiet_hours_end(now, config, zone)
+    if until is None:
+        return ClerkSendTiming(MARKETING, None, None)
+    if config.quiet_action("clerk") == "skip":
+        raise Invalid("quiet hours", {"body": f"免打扰时段（{config.quiet_start:%H:%M}–{config.quiet_end:%H:%M}）"
+                                              "不能主动发送，请在结束后再发"})
+    return ClerkSendTiming(MARKETING, until, until_label(until, now, zone))

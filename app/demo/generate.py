@@ -32,7 +32,7 @@ from werkzeug.security import generate_password_hash
 
 from app.demo import catalogue as cat
 from app.demo.load import ColumnWriter, tune_sqlite_for_bulk
-from models import Conversation, Customer, Message, Order, Product, Staff, Store
+from models import Conversation, Customer, Message, Order, Product, Staff, Store, utcnow
 from models.commerce import PAID_STATUSES
 
 CHUNK = 20_000          # customers per generation chunk; fixed so a seed means the same brand
@@ -72,7 +72,7 @@ class DemoSummary:
 
 def default_now() -> dt.datetime:
     """The anchor of the history: the start of the current hour, so reruns within it agree."""
-    return dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return utcnow().replace(minute=0, second=0, microsecond=0)
 
 
 def database_is_empty(conn: Connection | Session) -> bool:

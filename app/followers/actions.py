@@ -7,12 +7,11 @@ after head office changes the thresholds (and by ``flask retag``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.config import brand_timezone as brand_tz
 from app.db import get_db
 from app.errors import Invalid, NotFound
 from assistant.tags import Progress, retag_all, retag_customers
@@ -21,8 +20,6 @@ from models import Customer, CustomerTag, Staff, Tag, TagSource
 MAX_TAG_NAME = 64
 
 
-def brand_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BRAND_TIMEZONE", "Asia/Shanghai"))
 
 
 def retag(session: Session, customer_ids: Sequence[int]) -> None:

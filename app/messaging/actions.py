@@ -116,8 +116,14 @@ def recipient_for(session: Session, customer_id: int, channel: str) -> str | Non
 
 def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str,
                  client_id: str | None = None, channel: str | None = None, type: str = "text",
-                 payload: dict[str, Any] | None = None, purpose: str = "service") -> tuple[Message, bool]:
-    """Queue an outbound message; return it and whether it was new (False on a client retry)."""
+                 payload: dict[str, Any] | None = None, purpose: str = "service",
+                 defer_until: dt.datetime | None = None, source: str = "clerk") -> tuple[Message, bool]:
+    """Queue an outbound message; return it and whether it was new (False on a client retry).
+
+    With ``defer_until`` (quiet hours, see ``assistant.policy``) the message is ``scheduled`` and
+    its outbox row ``deferred``: nothing goes, nothing counts as contact, until
+    ``app.messaging.deferred.release_due`` checks the contact policy again at that time.
+    """
     if client_id:
         existing = session.scalar(select(Message).where(Message.client_id == client_id))
         if existing is not None:
@@ -141,28 +147,41 @@ def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str
     if found is None:
         raise Invalid("no address on this channel", {"channel": f"{channel}: customer has no address"})
     now = utcnow()
+    deferred = defer_until is not None and defer_until > now
+    if deferred:
+        payload = {**(payload or {}), "deferred_until": defer_until.isoformat()}
     msg = Message(conversation_id=conv.id, direction=Direction.outbound, channel=channel,
                   type=type, body=body, payload=payload, client_id=client_id, sender_id=clerk_id,
-                  purpose=purpose, status=MessageStatus.queued, created_at=now)
+                  purpose=purpose, status=MessageStatus.scheduled if deferred else MessageStatus.queued,
+                  created_at=now)
     session.add(msg)
     session.flush()
     recipient, account = found
     entry = OutboxEntry(idempotency_key=f"msg:{msg.id}", message_id=msg.id, customer_id=customer_id,
                         channel=channel, account=account, recipient=recipient, purpose=purpose,
                         payload={"type": type, "body": body, "extra": payload or {},
-                                 "clerk_ref": _clerk_ref(session, clerk_id)},
-                        state=OutboxState.pending, next_attempt_at=now)
+                                 "clerk_ref": _clerk_ref(session, clerk_id),
+                                 "source": source, "mass": bool((payload or {}).get("mass"))},
+                        state=OutboxState.deferred if deferred else OutboxState.pending,
+                        next_attempt_at=defer_until if deferred else now)
     session.add(entry)
     conv.last_message_at = now
     conv.last_message_preview = _preview(body, type)
     conv.unread_count = 0
-    session.get(Customer, customer_id).last_contacted_at = now
     session.flush()
     realtime.publish(session, realtime.clerk_room(clerk_id), realtime.MESSAGE_CREATED,
                      message_created(msg, conv))
-    hooks.fire(session, hooks.MESSAGE_SENT, message_id=msg.id, customer_id=customer_id)
-    _dispatch_after_commit(session, entry)
+    if not deferred:
+        mark_contacted(session, msg, entry)
     return msg, True
+
+
+def mark_contacted(session: Session, msg: Message, entry: OutboxEntry) -> None:
+    """The message is on its way: it counts as contact now, and the dispatcher takes it."""
+    session.execute(update(Customer).where(Customer.id == entry.customer_id)
+                    .values(last_contacted_at=msg.created_at))
+    hooks.fire(session, hooks.MESSAGE_SENT, message_id=msg.id, customer_id=entry.customer_id)
+    _dispatch_after_commit(session, entry)
 
 
 def _clerk_ref(session: Session, clerk_id: int) -> str | None:

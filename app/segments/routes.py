@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.config import brand_timezone
 from app import db
 from app.auth import current_staff, staff_required
 from app.customers.serialize import customer_summary
@@ -33,7 +33,7 @@ def compiled(filter_: Any):
     if filter_ is None:
         raise Invalid("filter required", {"filter": "required"})
     try:
-        return compile_filter(filter_, utcnow(), ZoneInfo(current_app.config.get("BRAND_TIMEZONE", "Asia/Shanghai")))
+        return compile_filter(filter_, utcnow(), brand_timezone())
     except FilterError as err:
         raise Invalid(f"invalid filter at {err.path}: {err.reason}", {err.path: err.reason}) from None
 

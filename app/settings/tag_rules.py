@@ -5,12 +5,13 @@ Saving new thresholds retags everyone in the background, after the commit.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from sqlalchemy import select
 
 from app import db, jobs
 from app.auth import current_staff, staff_required
 from app.errors import Invalid
 from assistant.tag_rules import TagRulesError, load_rules, parse_rules, save_rules
-from models import Role
+from models import Product, Role
 
 bp = Blueprint("settings_tag_rules", __name__, url_prefix="/api/v1/settings")
 
@@ -31,7 +32,8 @@ def change():
         # A partial document changes only the thresholds it names.
         body = {**load_rules(db.session()).model_dump(mode="json"), **body}
     try:
-        rules = parse_rules(body)
+        catalogue = set(db.session().scalars(select(Product.category).distinct()).all()) - {None}
+        rules = parse_rules(body, catalogue)
     except TagRulesError as err:
         first = next(iter(err.fields))
         raise Invalid(f"invalid tag rules: {first}: {err.fields[first]}", err.fields) from None

@@ -6,6 +6,7 @@ import datetime as dt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.config import brand_timezone
 from app.errors import Invalid
 from app.scoping import get_visible_customer
 from models import CustomerScore, Order, Staff, SuggestionOutcome
@@ -22,7 +23,7 @@ def record_outcome(session: Session, clerk: Staff, customer_id: int, action: obj
         raise Invalid("invalid outcome", {"action": f"one of {', '.join(OUTCOMES)}"})
     get_visible_customer(session, clerk, customer_id)
     propensity = session.scalar(select(CustomerScore.propensity).where(CustomerScore.customer_id == customer_id))
-    outcome = SuggestionOutcome(clerk_id=clerk.id, customer_id=customer_id, day=now.date(), action=action,
+    outcome = SuggestionOutcome(clerk_id=clerk.id, customer_id=customer_id, day=now.astimezone(brand_timezone()).date(), action=action,
                                 propensity=propensity, created_at=now)
     session.add(outcome)
     session.flush()

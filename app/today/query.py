@@ -1,13 +1,11 @@
 """The Today list as one query over precomputed scores (``CustomerScore``), filtered by a basic
 contact policy: opted-out customers, customers contacted in the last few days and suggestions the
-clerk already handled today never appear; in quiet hours only 催付 (a service message the customer
-expects) remains. The full fatigue policy arrives with campaigns.
+clerk already handled today (in the brand's timezone) never appear. Quiet hours do not empty the
+list — the clerk plans the day on the way to work; the route marks what will wait until they end.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -20,31 +18,9 @@ HANDLED = ("contacted", "skipped")
 SERVICE_ACTIONS = ("payment",)  # allowed in quiet hours
 
 
-@dataclass(frozen=True)
-class QuietHours:
-    start: dt.time
-    end: dt.time
-    timezone: ZoneInfo
-
-    @classmethod
-    def parse(cls, spec: str | None, timezone: str) -> QuietHours | None:
-        """"21:00-09:00" → QuietHours; empty → None (no quiet hours)."""
-        if not spec:
-            return None
-        start, _, end = spec.partition("-")
-        return cls(dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip()), ZoneInfo(timezone))
-
-    def active(self, now: dt.datetime) -> bool:
-        local = now.astimezone(self.timezone).time()
-        if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
-
-
-def today_rows(session: Session, staff: Staff, clerk_id: int, now: dt.datetime, limit: int, recent_days: int,
-               quiet: bool) -> list:
+def today_rows(session: Session, staff: Staff, clerk_id: int, now: dt.datetime, limit: int,
+               recent_days: int, local_day: dt.date) -> list:
     """The clerk's top ``limit`` followers by expected value, after the policy filter."""
-    local_day = now.date()
     # Start from the clerk's followers (index on clerk_id) rather than from all scores: a clerk
     # has thousands of followers, the brand millions of scores.
     followers = (select(FollowerBinding.customer_id)
@@ -73,6 +49,4 @@ def today_rows(session: Session, staff: Staff, clerk_id: int, now: dt.datetime, 
         # A clerk's own followers are exactly their scope; others may only look at a clerk's
         # list within theirs (the route already checked the clerk; this keeps the rule in SQL).
         stmt = stmt.where(where_visible(staff, followers.c.customer_id))
-    if quiet:
-        stmt = stmt.where(CustomerScore.action.in_(SERVICE_ACTIONS))
     return session.execute(stmt).all()

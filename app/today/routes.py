@@ -8,7 +8,10 @@ from app import db
 from app.auth import current_staff, staff_required
 from app.errors import Invalid, NotFound
 from app.today.actions import record_outcome
-from app.today.query import QuietHours, today_rows
+from app.config import brand_timezone
+from app.contact.service import load_config
+from app.today.query import SERVICE_ACTIONS, today_rows
+from assistant.policy import quiet_hours_end
 from app.today.serialize import today_item
 from models import Role, Staff, utcnow
 
@@ -55,15 +58,15 @@ def today():
     recent_days = _int_arg("recent_days", current_app.config.get("TODAY_RECENT_DAYS", DEFAULT_RECENT_DAYS), 0, 365)
     clerk_id = _clerk_for(staff)
     now = utcnow()
-    quiet = QuietHours.parse(current_app.config.get("TODAY_QUIET_HOURS", "21:00-09:00"),
-                             current_app.config.get("BRAND_TIMEZONE", "Asia/Shanghai"))
-    in_quiet = bool(quiet and quiet.active(now))
-    rows = today_rows(db.session(), staff, clerk_id, now, limit, recent_days, in_quiet)
-    return jsonify({
-        "clerk_id": clerk_id,
-        "items": [today_item(r) for r in rows],
-        "quiet_hours": {"until": quiet.end.strftime("%H:%M")} if in_quiet else None,
-    })
+    zone = brand_timezone()
+    rows = today_rows(db.session(), staff, clerk_id, now, limit, recent_days, now.astimezone(zone).date())
+    quiet_end = quiet_hours_end(now, load_config(db.session()), str(zone))
+    until = quiet_end.astimezone(zone).strftime("%H:%M") if quiet_end else None
+    items = [today_item(r) for r in rows]
+    for item in items:  # 催付 is a service message: it may go now; the rest waits for quiet hours to end
+        item["send_after"] = until if until and item["action"] not in SERVICE_ACTIONS else None
+    return jsonify({"clerk_id": clerk_id, "items": items,
+                    "quiet_hours": {"until": until} if until else None})
 
 
 @bp.post("/today/<int:customer_id>/outcome")

@@ -1,14 +1,25 @@
 import datetime as dt
 
 from app.contact.service import decide_many
-from models import Conversation, CustomerOptOut, Message
+from sqlalchemy import select
+
+from models import ChannelAccount, Conversation, CustomerOptOut, Message
 from tests import factories as f
 
 UTC = dt.timezone.utc
 NOON = dt.datetime(2026, 11, 20, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
 
 
+def _open(s, *kinds):
+    """The brand has accounts on these channels (the policy only picks channels it can send on)."""
+    for kind in kinds:
+        if s.scalar(select(ChannelAccount.id).where(ChannelAccount.kind == kind)) is None:
+            s.add(ChannelAccount(kind=kind, name=f"{kind}-main", settings={}))
+    s.flush()
+
+
 def _customer_with_history(s, clerk, sent_days_ago=(), opt_out=None):
+    _open(s, "wecom", "sms")
     c = f.customer(s, phone="13800000000")
     f.follow(s, c, clerk)
     f.identity(s, c, "wecom", f"wm-{c.id}")
@@ -62,3 +73,18 @@ def test_policy_settings_api(client, auth, db):
     ok = client.put("/api/v1/settings/contact-policy", json={"marketing_cap": 3})
     assert ok.status_code == 200 and ok.get_json()["marketing_cap"] == 3
     assert client.get("/api/v1/settings/contact-policy").get_json()["marketing_cap"] == 3
+
+
+def test_a_channel_the_brand_has_not_opened_is_passed_over_with_its_reason(app, db):
+    with db.transaction() as s:
+        clerk = f.staff(s, store=f.store(s))
+        c = f.customer(s, phone="13800000001")
+        f.follow(s, c, clerk)
+        f.identity(s, c, "loopback", f"lb-{c.id}")
+    with app.app_context(), db.transaction() as s:
+        d = decide_many(s, [c.id], purpose="service", now=NOON)[c.id]
+        assert d.allowed and d.channel == "loopback"  # sms is reachable but has no account
+        assert ("sms", "品牌还没有开通该渠道") in d.skipped
+        _open(s, "sms")
+        d = decide_many(s, [c.id], purpose="service", now=NOON)[c.id]
+        assert d.allowed and d.channel == "sms"

@@ -43,6 +43,15 @@ def test_init_db_migrates_an_empty_database(app_factory, tmp_path):
     assert app.test_client().get("/healthz").status_code == 200
 
 
+@pytest.mark.parametrize("args", [["outbox", "status"], ["demo-logins"], ["model", "report"], ["retag"]])
+def test_a_command_on_a_database_never_migrated_says_so_in_one_line(app_factory, tmp_path, args):
+    app = app_factory(f"sqlite:///{tmp_path}/never-migrated.sqlite3")
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1
+    assert result.output.strip() == "database not initialised: run `flask init-db`"
+    assert "Traceback" not in result.output
+
+
 def test_login_me_logout(client, auth, db):
     with db.transaction() as s:
         f.staff(s, username="clerk9", store=f.store(s))

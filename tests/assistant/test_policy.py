@@ -3,8 +3,10 @@ import datetime as dt
 
 import pytest
 
+from zoneinfo import ZoneInfo
+
 from assistant.policy import (ContactHistory, PolicyConfig, PolicyConfigError, Sent, content_hash,
-                              decide, in_quiet_hours)
+                              decide, in_quiet_hours, quiet_hours_end, until_label)
 
 UTC = dt.timezone.utc
 # 2026-11-20 14:00 in Shanghai — inside working hours.
@@ -58,7 +60,7 @@ def test_quiet_hours_boundaries_in_store_timezone(local_hour, minute, quiet):
     now = dt.datetime(2026, 11, 20, local_hour, minute, tzinfo=shanghai)
     assert in_quiet_hours(now, CFG, "Asia/Shanghai") is quiet
     d = decide(hist(), purpose="marketing", now=now, config=CFG)
-    assert d.allowed is (not quiet)
+    assert d.allowed is (not quiet) and d.deferred is quiet
     # 催付 and shipping notices are expected answers: quiet hours do not hold them back
     assert decide(hist(), purpose="service", now=now, config=CFG).allowed
 
@@ -125,3 +127,50 @@ def test_config_validation_names_fields():
 def test_naive_now_is_refused():
     with pytest.raises(ValueError):
         decide(hist(), purpose="marketing", now=dt.datetime(2026, 1, 1), config=CFG)
+
+
+# Quiet hours defer, never drop ---------------------------------------------------------------
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.mark.parametrize("local, until", [
+    ("2026-11-20 21:00", "2026-11-21 09:00"), ("2026-11-20 23:30", "2026-11-21 09:00"),
+    ("2026-11-21 00:10", "2026-11-21 09:00"), ("2026-11-21 08:59", "2026-11-21 09:00"),
+])
+def test_marketing_in_quiet_hours_is_deferred_to_their_end_not_dropped(local, until):
+    now = dt.datetime.fromisoformat(local).replace(tzinfo=SHANGHAI)
+    d = decide(hist(), purpose="marketing", now=now, config=CFG)
+    assert not d.allowed and d.deferred and d.code == "deferred" and d.channel == "wecom"
+    assert d.until == dt.datetime.fromisoformat(until).replace(tzinfo=SHANGHAI)
+    assert d.reason.startswith("免打扰时段，已顺延至 ") and d.reason.endswith("09:00")
+    assert quiet_hours_end(now, CFG, "Asia/Shanghai") == d.until
+
+
+def test_a_send_the_rest_of_the_policy_refuses_is_refused_at_night_not_deferred():
+    night = dt.datetime(2026, 11, 20, 23, 0, tzinfo=SHANGHAI)
+    capped = decide(hist(sent=[mk(1), mk(2)]), purpose="marketing", now=night, config=CFG)
+    assert capped.code == "cap" and capped.until is None
+    gone = decide(hist(opted_out={"wecom", "sms"}), purpose="marketing", now=night, config=CFG)
+    assert not gone.allowed and not gone.deferred
+
+
+def test_a_brand_may_choose_skip_for_one_source_and_keep_defer_for_the_others():
+    night = dt.datetime(2026, 11, 20, 23, 0, tzinfo=SHANGHAI)
+    config = PolicyConfig.from_dict({"quiet_actions": {"campaign": "skip"}})
+    assert config.quiet_action("campaign") == "skip" and config.quiet_action("automation") == "defer"
+    skipped = decide(hist(), purpose="marketing", now=night, config=config, source="campaign")
+    assert skipped.code == "quiet_hours" and skipped.until is None
+    assert decide(hist(), purpose="marketing", now=night, config=config, source="automation").deferred
+    assert config.to_dict()["quiet_actions"]["campaign"] == "skip"
+    with pytest.raises(PolicyConfigError) as err:
+        PolicyConfig.from_dict({"quiet_actions": {"campaign": "drop", "fax": "skip"}})
+    assert set(err.value.problems) == {"quiet_actions.campaign", "quiet_actions.fax"}
+
+
+def test_quiet_hours_follow_the_customers_store_timezone():
+    # 22:30 in Shanghai is 15:30 in Paris (working hours) and 23:30 in Tokyo (quiet)
+    now = dt.datetime(2026, 11, 20, 22, 30, tzinfo=SHANGHAI)
+    assert decide(hist(tz="Europe/Paris"), purpose="marketing", now=now, config=CFG).allowed
+    tokyo = decide(hist(tz="Asia/Tokyo"), purpose="marketing", now=now, config=CFG)
+    assert tokyo.deferred and tokyo.until == dt.datetime(2026, 11, 21, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert until_label(tokyo.until, now, "Asia/Tokyo") == "明天 09:00"

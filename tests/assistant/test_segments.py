@@ -39,7 +39,7 @@ def brand(database):
     with database.transaction() as s:
         store1, store2 = f.store(s), f.store(s)
         clerk1, clerk2 = f.staff(s, store=store1), f.staff(s, store=store2)
-        p = f.product(s, price_fen=100, usage_days=None, category="snack")  # dormant after 60 days
+        p = f.product(s, price_fen=100, usage_days=None, category="snacks")  # dormant after 60 days
 
         def buyer(name, orders, **kw):
             c = f.customer(s, name=name, **kw)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from assistant.tag_rules import TagRules, TagRulesError, parse_rules
 from assistant.tags import retag_all, retag_customers
 from models import Customer, CustomerTag, Setting, Tag, TagSource
+from assistant.categories import category_label
 from tests import factories as f
 
 UTC = dt.timezone.utc
@@ -89,14 +90,14 @@ def test_longest_item_of_the_last_purchase_sets_the_cycle(database):
 
 def test_products_without_cycle_use_their_category_default(database):
     def build(s):
-        fridge = f.product(s, usage_days=None, category="appliance", price_fen=300000)
+        fridge = f.product(s, usage_days=None, category="appliances", price_fen=300000)
         c = f.customer(s)
         f.order(s, c, [(fridge, 1)], paid_at=BOUGHT)
         return c
     for days, stage in [(719, "new"), (720, "dormant")]:
         tags = one(database, build, at(days))
         assert f"stage:{stage}" in tags
-        assert "appliance 品类默认 720 天" in tags[f"stage:{stage}"]
+        assert "家电 品类默认 720 天" in tags[f"stage:{stage}"]
 
 
 def test_prospect_has_no_paid_order_even_with_an_unpaid_one(database):
@@ -147,8 +148,8 @@ def test_dormancy_wins_over_fan(database):
 
 # RFM per category (seed 003) ------------------------------------------------------------------
 
-RFM_CASES = [("snack", 30, "active"), ("snack", 31, "sleeping"), ("snack", 120, "sleeping"), ("snack", 121, "lost"),
-             ("appliance", 365, "active"), ("appliance", 366, "sleeping"), ("skincare", 91, "sleeping")]
+RFM_CASES = [("snacks", 30, "active"), ("snacks", 31, "sleeping"), ("snacks", 120, "sleeping"), ("snacks", 121, "lost"),
+             ("appliances", 365, "active"), ("appliances", 366, "sleeping"), ("skincare", 91, "sleeping")]
 
 
 def test_rfm_band_uses_the_main_categorys_thresholds(database):
@@ -159,7 +160,7 @@ def test_rfm_band_uses_the_main_categorys_thresholds(database):
             return c
         tags = one(database, build, at(days))
         assert f"rfm:{band}" in tags, (category, days)
-        assert tags[f"rfm:{band}"].startswith(f"{category}：上次购买 {days} 天前")
+        assert tags[f"rfm:{band}"].startswith(f"{category_label(category)}：上次购买 {days} 天前")
 
 
 # The other rules ------------------------------------------------------------------------------
@@ -234,7 +235,7 @@ def test_price_band_by_average_item_price(database):
 def test_category_affinity_and_region(database):
     def build(s):
         c = f.customer(s, address="黑龙江省哈尔滨市南岗区")
-        f.order(s, c, [(f.product(s, category="snack", price_fen=1000), 3),
+        f.order(s, c, [(f.product(s, category="snacks", price_fen=1000), 3),
                        (f.product(s, category="skincare", price_fen=9000), 1)], paid_at=BOUGHT)
         return c
     tags = one(database, build, at(1))
@@ -285,7 +286,7 @@ def test_manual_tags_survive_every_retag(database, two_boxes):
 def test_full_retag_agrees_with_one_by_one(database):
     now = at(15)
     with database.transaction() as s:
-        p1, p2 = f.product(s, usage_days=10), f.product(s, usage_days=None, category="snack", price_fen=800)
+        p1, p2 = f.product(s, usage_days=10), f.product(s, usage_days=None, category="snacks", price_fen=800)
         clerk = f.staff(s)
         ids = []
         for n in range(12):
@@ -316,7 +317,7 @@ def test_full_retag_agrees_with_one_by_one(database):
     ({"engaged_days": -1}, "engaged_days"),
     ({"rfm_default": {"active_days": 90, "lost_days": 30}}, "rfm_default"),
     ({"price_band_low_yuan": 500, "price_band_high_yuan": 100}, "price_band_high_yuan"),
-    ({"dormant_days_by_category": {"snack": 0}}, "dormant_days_by_category.snack"),
+    ({"dormant_days_by_category": {"snacks": 0}}, "dormant_days_by_category.snacks"),
     ({"high_value_top_percent": 150}, "high_value_top_percent"),
     ({"no_such_rule": 1}, "no_such_rule"),
     ({"campus_words": []}, "campus_words"),

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from models import clock as business_clock
+
 from tests.connectors import fakes
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -63,23 +65,25 @@ def bridge_receiver(bridge_server):
 
 
 class Clock:
-    """The dispatcher's clock, moved by hand: outages of minutes pass in no time."""
+    """Business time stopped and moved by hand: outages of minutes pass in no time."""
 
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)
+    def __init__(self, start: dt.datetime) -> None:
+        business_clock.freeze(start + dt.timedelta(seconds=5))
+
+    @property
+    def now(self) -> dt.datetime:
+        return business_clock.now()
 
     def __call__(self) -> dt.datetime:
-        return self.now
+        return business_clock.now()
 
     def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
+        business_clock.travel(dt.timedelta(seconds=seconds))
 
 
 @pytest.fixture
-def clock(app) -> Clock:
-    c = Clock()
-    app.config["OUTBOX_CLOCK"] = c
-    return c
+def clock(clock, app) -> Clock:
+    return Clock(clock.now())
 
 
 @pytest.fixture

@@ -117,8 +117,9 @@ def test_safe_only_account_refuses_plain_callbacks():
 # sending -----------------------------------------------------------------------------------
 def outbound(key="msg:1", inbound_minutes_ago=5, sent=0, purpose="service", **extra):
     import datetime as dt
-    last = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=inbound_minutes_ago) \
-        if inbound_minutes_ago is not None else None
+
+    from models import utcnow
+    last = utcnow() - dt.timedelta(minutes=inbound_minutes_ago) if inbound_minutes_ago is not None else None
     return Outbound(key, "oUser1", "text", "您好，到货了", purpose=purpose,
                     extra={"sent_since_inbound": sent, **extra}, last_inbound_at=last)
 

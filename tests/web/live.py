@@ -11,7 +11,9 @@ from pathlib import Path
 
 import requests
 
+from models import clock as business_clock
 from tests import factories
+from tests.timing import PINNED_AT
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +85,8 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log_path, "wb") if log_path else subprocess.DEVNULL
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        if business_clock.is_pinned():  # the server runs on the tests' business time
+            env["DAOGOU_TEST_CLOCK"] = PINNED_AT.isoformat()
         self.proc = subprocess.Popen([sys.executable, str(SERVE), database_url, str(self.port), redis_url or ""],
                                      cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait()

@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
+from models.base import utcnow
 import requests
 
 pytestmark = pytest.mark.browser
@@ -35,7 +37,7 @@ def _brand_with_rules(database_url: str, brand) -> tuple[str, str]:
 
 
 def _post_order(url: str, token: str, customer: str, external_id: str, quantity: int) -> None:
-    paid = dt.datetime.now(UTC).replace(microsecond=0).isoformat()
+    paid = utcnow().replace(microsecond=0).isoformat()
     resp = requests.post(f"{url}/api/v1/orders", headers={"Authorization": f"Bearer {token}"}, timeout=20, json=[{
         "external_id": external_id, "customer": customer, "status": "paid", "created_at": paid, "paid_at": paid,
         "amount": f"{256 * quantity}.00", "items": [{"sku": "SERUM", "quantity": quantity, "price": "256.00"}]}])

@@ -122,27 +122,49 @@
     return "¥" + n.toLocaleString(state.locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   }
 
+  function keepClock(clock) {
+    if (clock) state.clock = { serverNow: Date.parse(clock.now), receivedAt: Date.now(), timezone: clock.timezone };
+  }
+
+  /** Business time as the server keeps it (its clock, not the phone's), running on locally. */
+  function now() {
+    const c = state.clock;
+    return c ? new Date(c.serverNow + (Date.now() - c.receivedAt)) : new Date();
+  }
+
+  /** Times show in the brand's timezone, whatever the phone is set to. */
+  function zoneOptions(extra) {
+    return state.clock && state.clock.timezone ? { timeZone: state.clock.timezone, ...extra } : extra;
+  }
+
+  function dayKey(d) {
+    return d.toLocaleDateString("en-CA", zoneOptions({ year: "numeric", month: "2-digit", day: "2-digit" }));
+  }
+
+  /** The current month in the brand's timezone, "2026-11". */
+  function period() {
+    return dayKey(now()).slice(0, 7);
+  }
+
   /** A short time for lists: 14:05 today, 昨天/Yesterday, else the date. */
   function shortTime(iso) {
     if (!iso) return "";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return "";
-    const now = new Date();
-    const sameDay = (a, b) => a.toDateString() === b.toDateString();
-    const hm = d.toLocaleTimeString(state.locale, { hour: "2-digit", minute: "2-digit", hour12: false });
-    if (sameDay(d, now)) return hm;
-    const yesterday = new Date(now.getTime() - 86400000);
-    if (sameDay(d, yesterday)) return t("common.yesterday");
-    if (d.getFullYear() === now.getFullYear()) {
-      return d.toLocaleDateString(state.locale, { month: "numeric", day: "numeric" });
+    const today = now();
+    const hm = d.toLocaleTimeString(state.locale, zoneOptions({ hour: "2-digit", minute: "2-digit", hour12: false }));
+    if (dayKey(d) === dayKey(today)) return hm;
+    if (dayKey(d) === dayKey(new Date(today.getTime() - 86400000))) return t("common.yesterday");
+    if (dayKey(d).slice(0, 4) === dayKey(today).slice(0, 4)) {
+      return d.toLocaleDateString(state.locale, zoneOptions({ month: "numeric", day: "numeric" }));
     }
-    return d.toLocaleDateString(state.locale);
+    return d.toLocaleDateString(state.locale, zoneOptions({}));
   }
 
   function dateTime(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? "" : d.toLocaleString(state.locale, { hour12: false });
+    return Number.isNaN(d.getTime()) ? "" : d.toLocaleString(state.locale, zoneOptions({ hour12: false }));
   }
 
   /** A random id for idempotent sends (crypto.randomUUID needs a secure context; phones on shop Wi-Fi may not have one). */
@@ -182,6 +204,7 @@
       try {
         const data = await api("/auth/login", { method: "POST", body: { username: username.value, password: password.value } });
         state.csrf = data.csrf_token;
+        keepClock(data.clock);
         await onLoggedIn(data);
       } catch (err) {
         error.textContent = err.error || String(err);
@@ -199,6 +222,7 @@
     try {
       const data = await api("/api/v1/me");
       state.csrf = data.csrf_token;
+      keepClock(data.clock);
       return data.me;
     } catch (err) {
       if (err.status === 401) return null;
@@ -279,7 +303,7 @@
   }
 
   window.DaogouCore = {
-    state, api, t, el, yuan, shortTime, dateTime, clientId, toast, label, loginForm, whoAmI,
+    state, api, t, el, yuan, now, period, shortTime, dateTime, clientId, toast, label, loginForm, whoAmI,
     setLocale, loadCatalogue, logout, preferredLocale, profileSheet,
     set onUnauthorized(fn) { state.onUnauthorized = fn; },
     get locale() { return state.locale; },

@@ -21,6 +21,8 @@
     yuan: core.yuan,
     shortTime: core.shortTime,
     dateTime: core.dateTime,
+    now: core.now,
+    period: core.period,
     clientId: core.clientId,
     toast: core.toast,
     me: null,

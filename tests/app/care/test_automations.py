@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.care import automations
-from models import AutomationRun, Message, Setting, Stage
+from app.messaging import deferred
+from models import AutomationRun, Direction, Message, Setting, Stage
 from tests import factories as f
 
 UTC = dt.timezone.utc
@@ -46,8 +47,8 @@ def _sent_to(db):
 
 def test_unpaid_reminder_fires_once_after_the_delay_over_the_threshold(app, db, shop):
     with app.app_context():
-        assert automations.run_rule("unpaid_reminder", NOW) == {"sent": 1, "skipped": 0}
-        assert automations.run_rule("unpaid_reminder", NOW) == {"sent": 0, "skipped": 0}
+        assert automations.run_rule("unpaid_reminder", NOW) == {"sent": 1, "deferred": 0, "skipped": 0}
+        assert automations.run_rule("unpaid_reminder", NOW) == {"sent": 0, "deferred": 0, "skipped": 0}
         assert automations.run_rule("unpaid_reminder", NOW + dt.timedelta(minutes=5))["sent"] == 1  # the 29-minute one
     rows = _sent_to(db)
     assert len(rows) == 2
@@ -59,19 +60,43 @@ def test_replenishment_and_birthday_and_dormant(app, db, shop):
     with app.app_context():
         assert automations.run_rule("replenishment", NOW)["sent"] == 1
         assert automations.run_rule("birthday", NOW)["sent"] == 1
-        assert automations.run_rule("dormant_reactivation", NOW) == {"sent": 0, "skipped": 0}  # off by default
+        assert automations.run_rule("dormant_reactivation", NOW) == {"sent": 0, "deferred": 0, "skipped": 0}  # off by default
     bodies = [b for b, _ in _sent_to(db)]
     assert any("补水面膜大约还能用 2 天" in b for b in bodies)
     assert any(b.startswith("寿星，提前祝您生日快乐") for b in bodies)
 
 
-def test_enabled_rule_with_policy_skip_is_recorded_and_not_retried(app, db, shop):
+def test_a_marketing_automation_at_night_waits_for_nine_and_goes_once(app, db, shop, clock):
     with db.transaction() as s:
         s.add(Setting(key="automations", value={"dormant_reactivation": {"enabled": True}}))
-    night = dt.datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 23:00 Shanghai: quiet hours for marketing
+    clock.travel_to("2026-11-20 23:00")  # quiet hours for marketing in Shanghai
     with app.app_context():
-        assert automations.run_rule("dormant_reactivation", night) == {"sent": 0, "skipped": 1}
-        assert automations.run_rule("dormant_reactivation", night) == {"sent": 0, "skipped": 0}
+        assert automations.run_rule("dormant_reactivation") == {"sent": 0, "deferred": 1, "skipped": 0}
+        assert automations.run_rule("dormant_reactivation") == {"sent": 0, "deferred": 0, "skipped": 0}
+    with db.Session() as s:
+        run = s.scalars(select(AutomationRun)).one()
+        assert run.outcome == "deferred" and run.reason == "免打扰时段，已顺延至 明天 09:00"
+        assert [m.status.value for m in s.scalars(select(Message).where(Message.direction == Direction.outbound))] == ["scheduled"]
+    clock.travel_to("2026-11-21 08:59")
+    with app.app_context():
+        assert deferred.release_due() == {"released": 0, "cancelled": 0, "deferred": 0}
+    clock.travel_to("2026-11-21 09:00")
+    with app.app_context():
+        assert deferred.release_due()["released"] == 1
+    with db.Session() as s:
+        assert s.scalars(select(AutomationRun)).one().outcome == "sent"
+        out = s.scalars(select(Message).where(Message.direction == Direction.outbound)).one()
+        assert out.status.value in ("queued", "sent", "delivered")
+
+
+def test_a_brand_that_chose_skip_for_automations_drops_them_at_night_and_says_why(app, db, shop, clock):
+    with db.transaction() as s:
+        s.add(Setting(key="automations", value={"dormant_reactivation": {"enabled": True}}))
+        s.add(Setting(key="contact_policy", value={"quiet_actions": {"automation": "skip"}}))
+    clock.travel_to("2026-11-20 23:00")
+    with app.app_context():
+        assert automations.run_rule("dormant_reactivation") == {"sent": 0, "deferred": 0, "skipped": 1}
+        assert automations.run_rule("dormant_reactivation") == {"sent": 0, "deferred": 0, "skipped": 0}
     with db.Session() as s:
         run = s.scalars(select(AutomationRun)).one()
         assert run.outcome == "skipped" and run.reason.startswith("免打扰时段")

@@ -82,7 +82,7 @@ def test_simulated_campaign_report_reconciles_with_orders(app, db, brand):
     cid = _create(app, db, brand)
     with app.app_context():
         result = campaigns.send_campaign(cid)
-        assert campaigns.send_campaign(cid) == {"sent": 0, "skipped": 0}  # already sent: nothing twice
+        assert campaigns.send_campaign(cid) == {"sent": 0, "deferred": 0, "skipped": 0}  # already sent: nothing twice
     with db.Session() as s:
         sent_at = s.get(Campaign, cid).sent_at
         groups = dict(s.execute(select(CampaignTarget.customer_id, CampaignTarget.group)

@@ -1,6 +1,8 @@
 import datetime as dt
 
 import pytest
+
+from models.base import utcnow
 from sqlalchemy import select
 
 from app.care import actions, deadlines
@@ -37,7 +39,7 @@ def brand(db):
 def _data(brand, **kw):
     data = {"title": "双11 老客关怀", "segment_id": brand["segment"], "scenario": "节日",
             "template": "{{ customer_name }}您好，双11 老客专享礼已为您留好", "fallback": "mass_send",
-            "deadline": dt.datetime.now(UTC) + dt.timedelta(days=3)}
+            "deadline": utcnow() + dt.timedelta(days=3)}
     data.update(kw)
     return data
 
@@ -91,7 +93,7 @@ def test_statuses_follow_sends_replies_and_orders(app, db, brand):
             receive_message(s, channel="loopback", external_id="in-1", customer_id=cid, body="好的")
         with db.transaction() as s:
             o = f.order(s, s.get(__import__("models").Customer, cid), amount_fen=30000,
-                        paid_at=dt.datetime.now(UTC) + dt.timedelta(seconds=1))
+                        paid_at=utcnow() + dt.timedelta(seconds=1))
             actions.on_order_recorded(s, [o.id], [cid])
     with db.Session() as s:
         statuses = dict(s.execute(select(CareTaskTarget.customer_id, CareTaskTarget.status)).all())
@@ -124,7 +126,7 @@ def test_deadline_falls_back_to_a_mass_send_for_the_unreached_only(app, db, bran
         with db.transaction() as s:
             send_message(s, clerk_id=brand["c1"], customer_id=reached, body="先联系了", client_id="r1")
         with db.transaction() as s:
-            s.get(CareTask, task.id).deadline = dt.datetime.now(UTC) - dt.timedelta(seconds=1)
+            s.get(CareTask, task.id).deadline = utcnow() - dt.timedelta(seconds=1)
         assert deadlines.close_due_tasks() == [task.id]
         assert deadlines.close_due_tasks() == []  # closed: running again sends nothing
     with db.Session() as s:
@@ -139,7 +141,7 @@ def test_deadline_leave_option_sends_nothing(app, db, brand):
     with app.app_context():
         with db.transaction() as s:
             task, _ = actions.create_care_task(s, s.get(Staff, brand["hq"]), _data(brand, fallback="leave"))
-            task.deadline = dt.datetime.now(UTC) - dt.timedelta(seconds=1)
+            task.deadline = utcnow() - dt.timedelta(seconds=1)
         deadlines.close_due_tasks()
     with db.Session() as s:
         assert set(s.scalars(select(CareTaskTarget.status))) == {"skipped"}
@@ -177,7 +179,7 @@ def test_an_order_paid_before_the_target_was_reached_does_not_count(app, db, bra
             send_message(s, clerk_id=brand["c1"], customer_id=cid, body="您好", client_id="early-1")
         with db.transaction() as s:
             early = f.order(s, s.get(Customer, cid), amount_fen=30000,
-                            paid_at=dt.datetime.now(UTC) - dt.timedelta(days=1))
+                            paid_at=utcnow() - dt.timedelta(days=1))
             actions.on_order_recorded(s, [early.id], [cid])
     with db.Session() as s:
         assert s.scalar(select(CareTaskTarget.status).where(CareTaskTarget.customer_id == cid)) == "sent"

@@ -6,6 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from models.base import utcnow
+
 from tests import factories as f
 from models import CommissionRule, Role
 
@@ -24,7 +26,7 @@ def month_start(when: dt.datetime, back: int = 0) -> dt.datetime:
 @pytest.fixture
 def brand(db):
     """Rows built in one committed transaction; ids are usable from any session."""
-    now = dt.datetime.now(UTC)
+    now = utcnow()
     with db.transaction() as s:
         store = f.store(s, name="静安店")
         other_store = f.store(s, name="徐汇店")

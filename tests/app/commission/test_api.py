@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.commission import actions
 from app.commission.payloads import earned_payload
-from models import Attribution, ConsoleEvent, Customer, Order, Staff
+from models import Attribution, ConsoleEvent, Customer, Order, Staff, utcnow
 from tests.app.commission.conftest import paid_order
 
 UTC = dt.timezone.utc
@@ -144,7 +144,7 @@ def test_an_order_posted_by_an_integrator_reaches_the_clerks_ledger(app, db, cli
     with db.Session() as s:
         store = s.get(Staff, brand.clerk1).store.external_id
         customer = s.get(Customer, brand.customer).external_id
-    paid = dt.datetime.now(UTC).replace(microsecond=0).isoformat()
+    paid = utcnow().replace(microsecond=0).isoformat()
     resp = client.post("/api/v1/orders", headers=bearer, json=[{
         "external_id": "POS-1", "customer": customer, "store": store, "status": "paid",
         "created_at": paid, "paid_at": paid, "amount": "268.00",

@@ -6,6 +6,8 @@ import datetime as dt
 import threading
 
 import pytest
+
+from models.base import utcnow
 from sqlalchemy import func, select, update
 
 from app import hooks
@@ -172,7 +174,7 @@ def test_a_rule_change_reaches_only_later_orders(app, db, brand):
         rule_id = s.scalar(select(actions.CommissionRule.id).where(actions.CommissionRule.name == "护肤 5%"))
         new_id = actions.replace_rule(s, s.get(Staff, brand.hq), rule_id, {
             "name": "护肤 8%", "kind": "percent", "category": "skincare", "rate_bp": 800}).id
-    late = paid_order(db, brand, paid_at=dt.datetime.now(UTC) + dt.timedelta(seconds=1))
+    late = paid_order(db, brand, paid_at=utcnow() + dt.timedelta(seconds=1))
     process(app, db, late)
     assert [e[2] for e in ledger(db, early)] == [1340]
     assert [e[2] for e in ledger(db, late)] == [2144]

@@ -13,6 +13,8 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from models.base import utcnow
 from sqlalchemy import select
 
 from app.commission import actions
@@ -36,7 +38,7 @@ def _seed_brand(db, source: str = "demo") -> None:
         generate_demo(db, customers=150, seed=7)
         return
     rng = random.Random(7)
-    now = dt.datetime.now(UTC).replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     with db.transaction() as s:
         store = f.store(s)
         clerks = [f.staff(s, Role.clerk, store) for _ in range(4)]

@@ -5,6 +5,8 @@ import datetime as dt
 
 import pytest
 
+from models.base import utcnow
+
 from assistant.tags import retag_all
 from models import Role
 from tests import factories as f
@@ -23,8 +25,8 @@ def book(db):
         f.staff(s, username="hq", role=Role.hq)
         p = f.product(s, usage_days=30, price_fen=12000)
         mine = f.customer(s, name="王小美", phone="13800001234", address="北京大学 36 楼")
-        f.order(s, mine, [(p, 1)], paid_at=dt.datetime.now(UTC) - dt.timedelta(days=3))
-        f.order(s, mine, [(p, 2)], paid_at=dt.datetime.now(UTC) - dt.timedelta(days=1))
+        f.order(s, mine, [(p, 1)], paid_at=utcnow() - dt.timedelta(days=3))
+        f.order(s, mine, [(p, 2)], paid_at=utcnow() - dt.timedelta(days=1))
         also_mine = f.customer(s, name="李雷", phone="13900005678")
         f.order(s, also_mine, [(p, 1)], status="created")
         theirs = f.customer(s, name="韩梅梅", phone="13700001234")

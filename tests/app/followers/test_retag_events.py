@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
+from models.base import utcnow
 from sqlalchemy import select
 
 from app import hooks
@@ -24,7 +26,7 @@ def follower(db):
     with db.transaction() as s:
         clerk = f.staff(s, username="c1")
         c = f.customer(s)
-        f.follow(s, c, clerk, since=dt.datetime.now(UTC) - dt.timedelta(days=30))
+        f.follow(s, c, clerk, since=utcnow() - dt.timedelta(days=30))
         p = f.product(s, usage_days=30, price_fen=9900)
     return {"customer": c.id, "product": p.id}
 
@@ -32,7 +34,7 @@ def follower(db):
 def test_order_event_retags_in_the_same_transaction(app, db, follower):
     with app.app_context(), db.transaction() as s:
         o = f.order(s, s.get(Customer, follower["customer"]), [(s.get(Product, follower["product"]), 1)],
-                    paid_at=dt.datetime.now(UTC))
+                    paid_at=utcnow())
         hooks.fire(s, hooks.ORDER_RECORDED, order_ids=[o.id], customer_ids=[follower["customer"]])
         assert s.get(Customer, follower["customer"]).stage.value == "new"
     assert "stage:new" in tag_names(db, follower["customer"])
@@ -93,7 +95,7 @@ def test_retag_of_one_customer_costs_a_fixed_number_of_queries(app, db, follower
 def test_flask_retag_command(app, db, follower):
     with db.transaction() as s:
         f.order(s, s.get(Customer, follower["customer"]), [(s.get(Product, follower["product"]), 1)],
-                paid_at=dt.datetime.now(UTC) - dt.timedelta(days=2))
+                paid_at=utcnow() - dt.timedelta(days=2))
     result = app.test_cli_runner().invoke(args=["retag"])
     assert result.exit_code == 0, result.output
     assert "retagged 1 customers" in result.output

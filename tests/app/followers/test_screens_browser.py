@@ -5,6 +5,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
+from models.base import utcnow
 from playwright.sync_api import expect
 
 from tests import factories as f
@@ -34,7 +36,7 @@ def live(tmp_path_factory):
         for cust in (sun, qian):
             f.follow(s, cust, clerk1, channel="loopback")
         for days in (40, 25):
-            f.order(s, sun, [(p, 2)], paid_at=dt.datetime.now(UTC) - dt.timedelta(days=days))
+            f.order(s, sun, [(p, 2)], paid_at=utcnow() - dt.timedelta(days=days))
         f.order(s, qian, [(p, 3)], status="created")
         brand.customers.update({"孙悦": sun.id, "钱多多": qian.id})
         retag_all(s)

@@ -31,8 +31,8 @@ def test_only_head_office_reads_and_changes_rules(client, auth, brand):
 
 
 @pytest.mark.parametrize("doc, field", [({"engaged_days": -3}, "engaged_days"),
-                                        ({"rfm_by_category": {"snack": {"active_days": 30, "lost_days": 10}}},
-                                         "rfm_by_category.snack"),
+                                        ({"rfm_by_category": {"snacks": {"active_days": 30, "lost_days": 10}}},
+                                         "rfm_by_category.snacks"),
                                         ({"unpaid_min_yuan": "lots"}, "unpaid_min_yuan")])
 def test_nonsense_is_refused_naming_the_field(client, auth, brand, doc, field):
     auth.login("hq")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
+from models.base import utcnow
 from sqlalchemy import select
 
 from app.ingest.actions import record_orders
@@ -36,7 +38,7 @@ def test_status_moves_forward_and_each_time_is_set_when_first_reached(record, db
     assert o.status == "shipped"
     assert o.paid_at == dt.datetime(2026, 11, 11, 2, tzinfo=UTC)
     assert o.shipped_at == dt.datetime(2026, 11, 12, 0, tzinfo=UTC)
-    before = dt.datetime.now(UTC)
+    before = utcnow()
     record(order(status="completed"))
     o = _order(db)
     assert o.status == "completed" and o.completed_at >= before - dt.timedelta(seconds=1)

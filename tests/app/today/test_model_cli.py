@@ -13,11 +13,6 @@ from tests import factories as f
 
 
 @pytest.fixture
-def app(app_factory):
-    return app_factory(TODAY_QUIET_HOURS="")
-
-
-@pytest.fixture
 def shop(db):
     """Three followers: one mid product cycle, one with an unpaid order, one who has not bought."""
     now = utcnow()

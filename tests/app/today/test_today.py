@@ -11,11 +11,6 @@ from models import Customer, CustomerOptOut, CustomerScore, Role, SuggestionOutc
 from tests import factories as f
 
 
-@pytest.fixture
-def app(app_factory):
-    return app_factory(TODAY_QUIET_HOURS="")
-
-
 def _score(s, customer, value_fen, action="replenish", reasons=None):
     s.add(CustomerScore(customer_id=customer.id, propensity=0.5, expected_value_fen=value_fen, action=action,
                         reasons=reasons or [{"code": "cycle_due", "params": {"quantity": 2, "usage_days": 10,
@@ -116,15 +111,28 @@ def test_a_later_paid_order_marks_the_contacted_suggestion_bought(client, auth, 
     assert outcome.bought_order_id == order_id
 
 
-def test_quiet_hours_keep_only_payment_reminders(app_factory, book):
-    app = app_factory(TODAY_QUIET_HOURS="00:00-23:59:59")
-    from app.db import get_db
-
-    with get_db(app).transaction() as s:
-        score = s.get(CustomerScore, book["third"])
-        score.action = "payment"
-    client = app.test_client()
-    client.post("/auth/login", json={"username": "clerk1", "password": "demo"})
+def test_before_nine_the_clerk_sees_the_whole_plan_marked_to_send_after_quiet_hours(client, auth, db, book,
+                                                                                    clock):
+    with db.transaction() as s:
+        s.get(CustomerScore, book["third"]).action = "payment"
+    clock.travel_to("2026-11-18 07:40")
+    auth.login("clerk1")
     body = client.get("/api/v1/today").get_json()
-    assert [i["customer_id"] for i in body["items"]] == [book["third"]]
-    assert body["quiet_hours"] == {"until": "23:59"}
+    assert [i["customer_id"] for i in body["items"]] == [book["top"], book["second"], book["third"]]
+    assert body["quiet_hours"] == {"until": "09:00"}
+    assert [i["send_after"] for i in body["items"]] == ["09:00", "09:00", None]  # 催付 may go now
+    clock.travel_to("2026-11-18 09:00")
+    body = client.get("/api/v1/today").get_json()
+    assert body["quiet_hours"] is None and all(i["send_after"] is None for i in body["items"])
+
+
+def test_a_suggestion_skipped_after_midnight_stays_skipped_all_that_day_in_shanghai(client, auth, book, clock):
+    clock.travel_to("2026-11-19 00:30")  # still the 18th in UTC
+    auth.login("clerk1")
+    assert client.post(f"/api/v1/today/{book['top']}/outcome", json={"action": "skipped"}).status_code == 201
+    clock.travel_to("2026-11-19 20:00")  # the 19th in UTC too
+    ids = [i["customer_id"] for i in client.get("/api/v1/today").get_json()["items"]]
+    assert book["top"] not in ids
+    clock.travel_to("2026-11-20 09:30")
+    ids = [i["customer_id"] for i in client.get("/api/v1/today").get_json()["items"]]
+    assert book["top"] in ids

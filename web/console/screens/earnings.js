@@ -8,10 +8,6 @@
 (function () {
   const state = { period: null, root: null };
 
-  function currentPeriod() {
-    const d = new Date();
-    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
-  }
 
   function stat(ctx, label, value, extra) {
     const { el } = ctx;
@@ -44,7 +40,7 @@
 
   async function load(root, ctx) {
     const { el, t } = ctx;
-    const period = state.period || currentPeriod();
+    const period = state.period || ctx.period();
     let data;
     try {
       data = await ctx.api(`/api/v1/commission?period=${encodeURIComponent(period)}`);

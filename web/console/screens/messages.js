@@ -6,7 +6,7 @@
  * idempotent: each message gets a client id before the first try, and the same id is retried
  * after a dropped connection, so the server sends it once. */
 (function () {
-  const TICKS = { sending: "…", queued: "✓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
+  const TICKS = { sending: "…", scheduled: "◷", queued: "✓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!", cancelled: "✕" };
   // The scenario keys of POST /api/v1/drafts (assistant/drafting.py).
   const SCENARIOS = ["unpaid", "replenish", "birthday", "festival", "winback", "new_arrival", "aftercare"];
 
@@ -130,6 +130,18 @@
     if (m.direction !== "out") return null;
     const status = m.status || "queued";
     const parts = [ctx.el("span", { class: `tick ${status}`, title: ctx.t(`messages.status.${status}`), "data-status": status }, TICKS[status] || "")];
+    if (status === "scheduled") {
+      const until = m.payload && m.payload.deferred_until;
+      parts.push(ctx.el("span", { class: "deferred-note" },
+        ctx.t("messages.status.scheduled_until", { time: until ? ctx.shortTime(until) : "" })));
+      if (m.id) {
+        parts.push(ctx.el("button", { type: "button", class: "link cancel-send", onclick: () => cancelScheduled(ctx, m) },
+          ctx.t("messages.cancel_send")));
+      }
+    }
+    if (status === "cancelled") {
+      parts.push(ctx.el("span", { class: "fail-reason" }, `${ctx.t("messages.status.cancelled")}${m.error ? `：${m.error}` : ""}`));
+    }
     if (status === "failed") {
       parts.push(ctx.el("span", { class: "fail-reason" }, `${ctx.t("messages.status.failed")}${m.error ? `：${m.error}` : ""}`));
       if (m.client_id && state.pending.has(m.client_id)) {
@@ -180,8 +192,17 @@
     return true;
   }
 
-  const ORDER = ["sending", "queued", "sent", "delivered", "read"];
-  function rank(status) { return status === "failed" ? 99 : ORDER.indexOf(status); }
+  const ORDER = ["sending", "scheduled", "queued", "sent", "delivered", "read"];
+  function rank(status) { return status === "failed" || status === "cancelled" ? 99 : ORDER.indexOf(status); }
+
+  async function cancelScheduled(ctx, m) {
+    try {
+      const data = await ctx.api(`/api/v1/messages/${m.id}/cancel`, { method: "POST" });
+      upsertMessage(ctx, data.message);
+    } catch (err) {
+      ctx.toast(fieldReason(err), "error");
+    }
+  }
 
   async function loadOlder(ctx) {
     const chat = state.chat;
@@ -292,7 +313,11 @@
       chat.draftId = null;
       input.focus();
     });
-    return ctx.el("div", { class: "composer" }, panel, tools, form, fileInput);
+    const hold = chat.conv.send_hold;
+    const holdNote = hold && hold.notice
+      ? ctx.el("p", { class: "send-hold", role: "note" }, hold.notice)
+      : null;
+    return ctx.el("div", { class: "composer" }, holdNote, panel, tools, form, fileInput);
   }
 
   function fieldReason(err) {

@@ -6,7 +6,7 @@
  * and sends it in the customer's conversation with a client id, so a retry never sends twice;
  * the target moves to "sent" on the server in the same transaction as the message. */
 (function () {
-  const STATUS_CLASS = { todo: "", sent: "on", fallback: "on", replied: "on", bought: "on", skipped: "off" };
+  const STATUS_CLASS = { todo: "", sent: "on", fallback: "on", deferred: "", replied: "on", bought: "on", skipped: "off" };
 
   function countsLine(ctx, counts) {
     const done = (counts.sent || 0) + (counts.replied || 0) + (counts.bought || 0) + (counts.fallback || 0);

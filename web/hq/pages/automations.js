@@ -27,7 +27,7 @@ DaogouHQ.registerPage("automations", {
       });
       return el("div", { class: "panel", "data-rule": rule.key },
         el("h3", {}, `${rule.label} `, el("span", { class: "pill" }, t(`hq.automations.purpose.${rule.purpose}`)),
-          " ", el("small", { class: "muted" }, t("hq.automations.runs", { sent: rule.sent, skipped: rule.skipped }))),
+          " ", el("small", { class: "muted" }, t("hq.automations.runs", { sent: rule.sent, deferred: rule.deferred, skipped: rule.skipped }))),
         el("div", { class: "form-row" },
           el("label", {}, t("hq.automations.enabled"), enabled),
           ...params.map(([k, input]) => el("label", {}, k, input)),

@@ -70,7 +70,9 @@ DaogouHQ.registerPage("campaigns", {
       const windowInput = el("input", { type: "number", min: 1, max: 365, value: days, onchange: () => showReport(c, Number(windowInput.value)) });
       const u = r.uplift;
       const facts = [
-        ["hq.campaigns.planned", r.planned], ["hq.campaigns.skipped", r.skipped], ["hq.campaigns.sent", r.sent],
+        ["hq.campaigns.planned", r.planned], ["hq.campaigns.skipped", r.skipped],
+        ...(r.deferred ? [["hq.campaigns.deferred", t("hq.campaigns.deferred_until", { count: r.deferred, time: ctx.dateTime(r.deferred_until) })]] : []),
+        ["hq.campaigns.sent", r.sent],
         ["hq.campaigns.delivered", r.delivered], ["hq.campaigns.replied", r.replied], ["hq.campaigns.buyers", r.buyers],
         ["hq.campaigns.revenue", ctx.yuan(r.revenue)], ["hq.campaigns.cost", ctx.yuan(r.cost)],
         ["hq.campaigns.raw_roi", r.raw_roi === null ? "—" : `1:${r.raw_roi.toFixed(1)}`],

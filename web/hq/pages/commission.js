@@ -7,8 +7,7 @@ DaogouHQ.registerPage("commission", {
   order: 45,
   async render(root, ctx) {
     const { el, t } = ctx;
-    const now = new Date();
-    let period = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
+    let period = ctx.period();
     const isHq = ctx.me && ctx.me.role === "hq";
 
     function errorText(err) {
@@ -117,7 +116,7 @@ DaogouHQ.registerPage("commission", {
         table([t("commission.rules"), "", "", "", t("commission.effective"), ""],
           data.rules.map((r) => [r.name, r.kind_label, r.sku || r.category || "*", detail(r),
             `${ctx.dateTime(r.effective_from)} → ${r.effective_to ? ctx.dateTime(r.effective_to) : "…"}`,
-            !r.effective_to || new Date(r.effective_to) > new Date()
+            !r.effective_to || new Date(r.effective_to) > ctx.now()
               ? el("button", { type: "button", class: "link", onclick: () => end(r) }, t("commission.end_rule")) : ""])),
         el("form", { class: "form-row", onsubmit: add },
           Object.entries(f).map(([k, input]) => el("label", {}, k, input)),

@@ -76,10 +76,11 @@ DaogouHQ.registerPage("tasks", {
       detail.hidden = false;
       detail.replaceChildren(el("h3", {}, `${task.title} · ${t("hq.tasks.progress")}`), chartBox,
         el("table", { class: "grid" },
-          el("thead", {}, el("tr", {}, ["hq.tasks.clerk", "hq.tasks.targets", "hq.tasks.reached", "hq.tasks.replied",
-            "hq.tasks.buyers", "hq.tasks.revenue"].map((k) => el("th", {}, t(k))))),
+          el("thead", {}, el("tr", {}, ["hq.tasks.clerk", "hq.tasks.targets", "hq.tasks.reached", "hq.tasks.deferred",
+            "hq.tasks.replied", "hq.tasks.buyers", "hq.tasks.revenue"].map((k) => el("th", {}, t(k))))),
           el("tbody", {}, p.clerks.map((c) => el("tr", {}, el("td", {}, c.display_name || "—"), el("td", {}, String(c.targets)),
-            el("td", {}, String(c.reached)), el("td", {}, String(c.replied)), el("td", {}, String(c.buyers)),
+            el("td", {}, String(c.reached)), el("td", {}, String(c.deferred || 0)), el("td", {}, String(c.replied)),
+            el("td", {}, String(c.buyers)),
             el("td", {}, ctx.yuan((c.revenue_fen / 100).toFixed(2))))))));
       const names = p.clerks.map((c) => c.display_name || "—");
       ctx.chart(chartBox, {
