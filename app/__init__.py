@@ -18,12 +18,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.config["DATABASE_URL"] = config_module.normalise_database_url(config["DATABASE_URL"])
 
     # Infrastructure first, then the domain areas, then the web shell and CLI.
-    from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, realtime, web
+    from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, params, realtime, web
     from app import (care, channels, commission, console, contact, customers, demo, drafts,
                      followers, ingest, messaging, model, staff, today)
 
     logs.init_app(app)
     errors.init_app(app)
+    params.init_app(app)
     db.init_app(app)
     hooks.init_app(app)
     i18n.init_app(app)

@@ -31,6 +31,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def origin_list(raw: str | None) -> list[str]:
+    """``https://a.example, https://b.example`` → the origins, without a trailing slash."""
+    return [o.rstrip("/") for o in (raw or "").replace(",", " ").split() if o.rstrip("/")]
+
+
 def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the config dict. Nothing here connects to anything."""
     env = os.environ if environ is None else environ
@@ -62,6 +67,8 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Pages on other origins allowed to open the console's socket; its own origin always is.
+        "SOCKETIO_ALLOWED_ORIGINS": origin_list(env.get("SOCKETIO_ALLOWED_ORIGINS")),
         "BULK_LIMIT": 5000,
     }
 

@@ -12,10 +12,12 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None, status: int | None = None):
+    def __init__(self, message: str, fields: dict[str, str] | None = None, status: int | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        self.headers = headers or {}
         if status is not None:
             self.status = status
 
@@ -44,13 +46,19 @@ class Conflict(DomainError):
     status = 409
 
 
+class TooManyAttempts(DomainError):
+    """Refused for now (login throttling); ``headers`` carries ``Retry-After``."""
+
+    status = 429
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
 
 
 def _domain_error(err: DomainError):
-    return jsonify(err.to_dict()), err.status
+    return jsonify(err.to_dict()), err.status, err.headers
 
 
 def _http_error(err: HTTPException):

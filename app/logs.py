@@ -6,16 +6,19 @@ import logging
 import re
 import time
 from typing import Any
+from urllib.parse import unquote
 
 from flask import Flask, g, request
 
 _SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|authorization|aes|signature|cookie)", re.I)
 _SECRET_VALUE = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+|(access_token=)[^&\s]+", re.I)
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_QUERY_PARAM = re.compile(r"([?&;])([^=&;\s#?]+)=([^&;\s#]*)")
 
 
 def redact(value: Any, key: str = "") -> Any:
-    """Mask values whose key looks secret, and bearer/access tokens inside strings."""
+    """Mask values whose key looks secret, and bearer/access tokens and secret-looking query
+    parameters (``?token=…``) inside strings."""
     if key and _SECRET_KEY.search(key):
         return "***"
     if isinstance(value, dict):
@@ -23,8 +26,25 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
     if isinstance(value, str):
-        return _SECRET_VALUE.sub(lambda m: (m.group(1) or m.group(2)) + "***", value)
+        value = _SECRET_VALUE.sub(lambda m: (m.group(1) or m.group(2)) + "***", value)
+        return _QUERY_PARAM.sub(_mask_secret_param, value)
     return value
+
+
+def _mask_secret_param(m: re.Match[str]) -> str:
+    return f"{m.group(1)}{m.group(2)}=***" if _SECRET_KEY.search(unquote(m.group(2))) else m.group(0)
+
+
+class QuerySecretsFilter(logging.Filter):
+    """Redacts the request line Werkzeug's server logs (``"POST /channels/sms/s1?token=…"``),
+    which the app's own access log never sees, the same way the JSON logs are redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,6 +73,9 @@ def init_app(app: Flask) -> None:
         root.addHandler(handler)
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
     root.propagate = False
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, QuerySecretsFilter) for f in werkzeug.filters):
+        werkzeug.addFilter(QuerySecretsFilter())
     app.logger.handlers = []
     app.logger.parent = root
     access = logging.getLogger("daogou.access")

@@ -7,7 +7,9 @@ Rooms: ``clerk:<id>`` for one clerk's devices, ``store:<id>`` for a store, ``hq`
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -35,9 +37,55 @@ def init_app(app: Flask) -> None:
         async_mode="threading",
         message_queue=app.config.get("REDIS_URL"),
         manage_session=False,  # use Flask's signed cookie session, so login carries over
-        cors_allowed_origins=[],
+        # The socket carries the staff cookie: a page on any other origin must not open it.
+        cors_allowed_origins=origin_check(app.config.get("SOCKETIO_ALLOWED_ORIGINS") or ()),
         ping_interval=20,
     )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def _origin_key(origin: str) -> tuple[str, str, int | None] | None:
+    """``scheme://host[:port]`` as (scheme, host, port) with the default port filled in."""
+    try:
+        parts = urlsplit(origin.strip().rstrip("/"))
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+def _own_origins(environ: dict[str, Any]) -> set[tuple[str, str, int | None] | None]:
+    """The origin the request was addressed to, as the server and as a reverse proxy saw it.
+
+    Trusting X-Forwarded-* here opens nothing: a browser never lets a page set them on a
+    WebSocket handshake, and a cross-origin XHR that sets them is preflighted with its Origin."""
+    host = environ.get("HTTP_HOST")
+    if not host:
+        return set()
+    scheme = environ.get("wsgi.url_scheme", "http")
+    own = {_origin_key(f"{scheme}://{host}")}
+    if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+        proxied_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        proxied_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        own.add(_origin_key(f"{proxied_scheme}://{proxied_host}"))
+    own.discard(None)
+    return own
+
+
+def origin_check(allowed: Iterable[str]) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Engine.IO's Origin test: the server's own origin, or one listed in ``SOCKETIO_ALLOWED_ORIGINS``."""
+    listed = {_origin_key(o) for o in allowed} - {None}
+
+    def is_allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        key = _origin_key(origin) if origin else None
+        return key is not None and (key in listed or key in _own_origins(environ))
+
+    return is_allowed
 
 
 def clerk_room(clerk_id: int) -> str:

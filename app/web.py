@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/console/", "console", lambda: page("console/index.html"))
     app.add_url_rule("/hq/", "hq", lambda: page("hq/index.html"))
     app.add_url_rule("/static/<version>/<path:path>", "static_file", static_file)
+    app.after_request(_never_framed)
 
 
 def page(relative: str) -> Response:
@@ -48,7 +49,16 @@ def page(relative: str) -> Response:
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-        "connect-src 'self' ws: wss:; script-src 'self'")
+        "connect-src 'self' ws: wss:; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+        "form-action 'self'")
+    return resp
+
+
+def _never_framed(resp: Response) -> Response:
+    """No page of ours is ever shown inside another site's frame (clickjacking); the CSP of each
+    page says the same with ``frame-ancestors``, this header covers older browsers."""
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     return resp
 
 

@@ -30,8 +30,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import openai
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateRuntimeError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
@@ -179,7 +179,59 @@ def parse_offers(raw: Any) -> tuple[list[Offer], dict[str, str]]:
 # Templates ------------------------------------------------------------------------------------
 
 _VARIANT_ID = re.compile(r"^[a-z_]+\.[A-Za-z0-9_-]{1,20}$")
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
+# What one rendering may produce: a chat message is a few hundred characters; a template whose
+# output runs past this is refused (a loop over range(99999), "x" * 10**9) instead of filling
+# memory or failing the request.
+MAX_RENDERED_CHARS = 100_000
+_MAX_EXPONENT = 1000
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, also refusing one-step arithmetic that builds a value larger than any
+    message could be (``render_bounded`` caps the output, but only after a value exists)."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*" and _repeat_size(left, right) > MAX_RENDERED_CHARS:
+            raise SecurityError(f"the product is longer than {MAX_RENDERED_CHARS} characters")
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > _MAX_EXPONENT:
+            raise SecurityError(f"exponent above {_MAX_EXPONENT}")
+        if (operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple))
+                and len(left) + len(right) > MAX_RENDERED_CHARS):
+            raise SecurityError(f"the sum is longer than {MAX_RENDERED_CHARS} characters")
+        return super().call_binop(context, operator, left, right)
+
+
+def _repeat_size(left: Any, right: Any) -> int:
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+            return len(seq) * times
+    return 0
+
+
+_env = BoundedSandbox(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
+
+
+def render_bounded(template: Template, variables: dict[str, Any]) -> str:
+    """Render at most ``MAX_RENDERED_CHARS``; whatever a template does wrong is a ``TemplateError``.
+
+    Rendered as a stream so a long loop stops at the bound; errors the sandbox lets through as
+    plain Python ones (``range`` past its limit, 1/0, "a" - 1, runaway recursion) become
+    template errors, which callers report against the template's field.
+    """
+    parts: list[str] = []
+    size = 0
+    try:
+        for chunk in template.generate(**variables):
+            size += len(chunk)
+            if size > MAX_RENDERED_CHARS:
+                raise TemplateRuntimeError(f"renders longer than {MAX_RENDERED_CHARS} characters")
+            parts.append(chunk)
+    except (ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as exc:
+        # OverflowError (range above the sandbox's MAX_RANGE) is an ArithmeticError.
+        raise TemplateRuntimeError(f"{type(exc).__name__}: {exc}"[:200]) from None
+    return "".join(parts).strip()
 
 
 def default_templates() -> dict[str, Any]:
@@ -203,7 +255,7 @@ class TemplateBook:
         return [v["id"] for v in self.scenarios.get(scenario, {}).get("variants", [])]
 
     def render(self, variant_id: str, variables: dict[str, Any]) -> str:
-        return self._compiled[variant_id].render(**variables).strip()
+        return render_bounded(self._compiled[variant_id], variables)
 
 
 # What a template may quote on its own: nothing. Prices, offers and phone numbers come from
@@ -253,7 +305,7 @@ def validate_templates(scenarios: Any, banned_words: Iterable[str] = guardrails.
                 continue
             try:
                 template = _env.from_string(text)
-                rendered = [template.render(**sample).strip(), template.render(**sample_bare).strip()]
+                rendered = [render_bounded(template, sample), render_bounded(template, sample_bare)]
             except TemplateError as exc:
                 errors[f"{vpath}.text"] = f"does not render: {exc}"
                 continue
@@ -277,7 +329,8 @@ def preview_template(text: str) -> tuple[list[str], str | None]:
     """The template rendered against the sample context (with and without optional parts), or the error."""
     try:
         template = _env.from_string(text)
-        return [template.render(**sample_variables()).strip(), template.render(**sample_variables(bare=True)).strip()], None
+        return [render_bounded(template, sample_variables()),
+                render_bounded(template, sample_variables(bare=True))], None
     except TemplateError as exc:
         return [], str(exc)
 
@@ -758,7 +811,7 @@ def template_draft(ctx: DraftContext, book: TemplateBook, banned_words: Iterable
     task_template = ctx.request.task.template if ctx.request.task is not None else None
     if task_template:
         try:
-            text = guardrails.compose(_env.from_string(task_template).render(**variables).strip(), ctx.rules)
+            text = guardrails.compose(render_bounded(_env.from_string(task_template), variables), ctx.rules)
             candidates.append((f"task{ctx.request.task.id}.custom", text,
                                guardrails.check(text, ctx.rules, allowances, banned_words=banned_words)))
         except TemplateError:

@@ -12,6 +12,10 @@ a local fake server), and it returns plain data. What a channel must implement:
 - ``send(outbound)`` → ``SendResult``; raise ``ConnectorError(retryable=…, maybe_sent=…)``;
 - optionally ``handshake(request)`` (URL verification) and ``query_status(outbound, provider_id)``
   to settle a send whose outcome is unknown.
+
+Shared state comes in the same way as the transport: the app hands every connector its
+sliding-window counters (``use_counters``: in-process in the embedded mode, Redis when scaled
+out) for what all processes must agree on, such as callback nonces already seen.
 """
 from __future__ import annotations
 
@@ -183,6 +187,11 @@ class Connector:
         self.account = account
         self.settings = settings
         self.transport = transport if transport is not None else requests.Session()
+        self.counters: Any = None
+
+    def use_counters(self, counters: Any) -> None:
+        """Take the app's sliding-window counters (``acquire(key, limit, window) -> bool``)."""
+        self.counters = counters
 
     def setting(self, key: str, default: Any = None) -> Any:
         value = self.settings.get(key)

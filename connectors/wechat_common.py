@@ -64,6 +64,30 @@ def check_timestamp(timestamp: str | None, now: float | None = None) -> None:
         raise InboundRejected("stale timestamp", 403)
 
 
+# A query is accepted while its timestamp is within the window either side of now, so it stays
+# usable for twice the window after it is first seen: remember it that long.
+SEEN_QUERY_SECONDS = 2 * TIMESTAMP_WINDOW_SECONDS
+
+
+def refuse_replayed_query(counters: Any, scope: str, args: dict[str, str], body: bytes) -> None:
+    """A signed query (signature, timestamp, nonce) carries one body, once per window.
+
+    In plain mode WeChat signs the query and not the body, so a query string copied from a log
+    could carry any body while its timestamp is fresh. The first body seen under a query is the
+    only one it may carry; the very same request again is WeChat retrying (let through: the
+    receipts de-duplicate it). ``counters`` are the app's, shared by every process (``acquire``).
+    """
+    if counters is None:
+        raise ConnectorError("no counters to remember callback nonces: call use_counters() first")
+    query = hashlib.sha256("\n".join([scope, args.get("signature", ""), args.get("timestamp", ""),
+                                       args.get("nonce", "")]).encode()).hexdigest()[:40]
+    content = hashlib.sha256(body).hexdigest()[:40]
+    if not counters.acquire(f"wechat:seen:{query}:{content}", 1, SEEN_QUERY_SECONDS):
+        return  # this exact request was seen: a vendor retry
+    if not counters.acquire(f"wechat:seen:{query}", 1, SEEN_QUERY_SECONDS):
+        raise InboundRejected("signature already used with another body (replay)", 403)
+
+
 def parse_xml(body: bytes | str) -> dict[str, Any]:
     """The ``<xml>`` element as a dict; DOCTYPE/entity declarations (XXE) are refused."""
     text = body.decode("utf-8") if isinstance(body, bytes) else body

@@ -15,7 +15,7 @@ from connectors.base import (Capabilities, Connector, ConnectorError, InboundEve
                              InboundRequest, Outbound, SendResult, event_digest, register)
 from models import clock
 from connectors.wechat_common import (TokenKeeper, call_api, check_signature, check_timestamp,
-                                      decrypt, parse_xml)
+                                      decrypt, parse_xml, refuse_replayed_query)
 
 REPLY_WINDOW = dt.timedelta(hours=48)
 WINDOW_QUOTA = 5  # customer-service messages per window since 2023 (45047 beyond it)
@@ -68,6 +68,11 @@ class WeChatOAConnector(Connector):
                         args.get("nonce", ""))
         return args["echostr"]
 
+    def encrypted_only(self) -> bool:
+        """An account with an EncodingAESKey (or set to safe mode) takes no plaintext callback:
+        a plaintext body is signed by nobody, so it could be anyone's."""
+        return bool(self.setting("encoding_aes_key")) or self.setting("mode") == "safe"
+
     def verify_inbound(self, request: InboundRequest) -> None:
         args = request.args
         check_timestamp(args.get("timestamp"))
@@ -78,6 +83,9 @@ class WeChatOAConnector(Connector):
             outer = parse_xml(request.body)
             check_signature(args.get("msg_signature"), self.setting("token", ""), args.get("timestamp", ""),
                             args.get("nonce", ""), outer.get("Encrypt") or "")
+        elif self.encrypted_only():
+            raise InboundRejected("this account accepts only encrypted callbacks", 403)
+        refuse_replayed_query(self.counters, f"{self.kind}:{self.setting('appid', '')}", args, request.body)
 
     def _message(self, request: InboundRequest) -> dict[str, Any]:
         outer = parse_xml(request.body)
@@ -86,8 +94,8 @@ class WeChatOAConnector(Connector):
                 raise InboundRejected("encrypted callback but no EncodingAESKey configured", 400)
             outer = parse_xml(decrypt(self.setting("encoding_aes_key"), self.setting("appid", ""),
                                       outer.get("Encrypt") or ""))
-        elif self.setting("mode") == "safe":
-            raise InboundRejected("this account accepts only encrypted callbacks", 400)
+        elif self.encrypted_only():
+            raise InboundRejected("this account accepts only encrypted callbacks", 403)
         original_id = self.setting("original_id")
         if original_id and outer.get("ToUserName") != original_id:
             raise InboundRejected("message addressed to another account", 403)

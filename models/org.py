@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, str_enum, utcnow
@@ -48,6 +48,12 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(default=True)
     left_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set when someone else chose the password (a new account) or it is a weak one (the demo's);
+    # cleared when the staff member sets their own.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Every login session carries the generation it began in; logging out or changing the
+    # password moves it on, which ends every session begun before (a stolen cookie included).
+    session_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     store: Mapped[Store | None] = relationship(back_populates="staff")
 
@@ -65,7 +71,8 @@ class Staff(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The session's login id: the staff id and the session generation (``12.3``)."""
+        return f"{self.id}.{self.session_version}"
 
 
 class ApiToken(Base):

@@ -7,10 +7,11 @@ import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, g, jsonify, request, session
 from flask_login import LoginManager, current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import db
 from app.i18n import t
@@ -36,9 +37,22 @@ def init_app(app: Flask) -> None:
     commands.init_app(app)
 
 
-def _load_staff(staff_id: str) -> Staff | None:
-    staff = db.session().get(Staff, int(staff_id))
-    return staff if staff is not None and staff.active else None
+def _load_staff(login_id: str) -> Staff | None:
+    """The staff member of a session, if it is still theirs: active, and begun in the current
+    session generation (a logout or a password change since has ended it)."""
+    staff_id, _, generation = login_id.partition(".")
+    try:
+        staff = db.session().get(Staff, int(staff_id))
+    except (ValueError, OverflowError):
+        return None
+    if staff is None or not staff.active or generation != str(staff.session_version):
+        return None
+    return staff
+
+
+def end_sessions(s, staff_id: int) -> None:
+    """End every session of the staff member, on every device (the generation moves on)."""
+    s.execute(update(Staff).where(Staff.id == staff_id).values(session_version=Staff.session_version + 1))
 
 
 def _unauthorized():
@@ -95,6 +109,28 @@ def _check_csrf():
     if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
         return jsonify({"error": t("auth.csrf"), "fields": {CSRF_HEADER: "missing or wrong"}}), 403
     return None
+
+
+def same_origin_post() -> bool:
+    """Did a browser send this from one of our own pages? (Login CSRF: a cross-site form must not
+    log the victim in to an account the attacker controls.)
+
+    Browsers say where a request comes from: ``Sec-Fetch-Site``, else ``Origin``, else
+    ``Referer``; a cross-site page can make them send ``Origin: null`` but not send none of
+    them. A request naming no origin at all is not from a browser (an integrator, curl).
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if source is None:
+        return True
+    host = urlsplit(source).netloc.lower()
+    # Behind a reverse proxy the Host we see may be the proxy's upstream name; the public one
+    # arrives as X-Forwarded-Host. Neither header can be set by a cross-site page.
+    forwarded = request.headers.get("X-Forwarded-Host", "")
+    ours = {request.host.lower(), *(h.strip().lower() for h in forwarded.split(",") if h.strip())}
+    return bool(host) and host in ours
 
 
 # Decorators ---------------------------------------------------------------------------------

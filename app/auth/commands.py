@@ -11,11 +11,12 @@ from werkzeug.security import generate_password_hash
 
 from app import db
 from app.auth import create_api_token
+from app.auth.passwords import is_weak
 from models import ApiToken, Role, Staff, Store
 
 
 def add_staff(s, username: str, role: Role, password: str, store_external_id: str | None = None,
-              display_name: str | None = None) -> Staff:
+              display_name: str | None = None, *, must_change_password: bool = True) -> Staff:
     """Create a staff member; clerks and managers need a store."""
     if s.scalar(select(Staff).where(Staff.username == username)) is not None:
         raise click.UsageError(f"username {username!r} is taken")
@@ -27,7 +28,8 @@ def add_staff(s, username: str, role: Role, password: str, store_external_id: st
     elif role in (Role.clerk, Role.manager):
         raise click.UsageError(f"--store is required for role {role.value}")
     staff = Staff(username=username, display_name=display_name or username, role=role,
-                  password_hash=generate_password_hash(password), store=store)
+                  password_hash=generate_password_hash(password), store=store,
+                  must_change_password=must_change_password or is_weak(password, username))
     s.add(staff)
     return staff
 
@@ -45,7 +47,9 @@ def init_app(app: Flask) -> None:
         """Add a clerk, store manager or head-office user."""
         shown = password or secrets.token_urlsafe(9)
         with db.transaction() as s:
-            add_staff(s, username, Role(role), shown, store_external_id, display_name)
+            # A generated password was only ever meant to be the first one.
+            add_staff(s, username, Role(role), shown, store_external_id, display_name,
+                      must_change_password=not password)
         click.echo(f"added {role} {username}" + ("" if password else f" with password {shown}"))
 
     token_cli = AppGroup("api-token", help="Integrator bearer tokens.")

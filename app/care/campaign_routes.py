@@ -1,18 +1,17 @@
 """``/api/v1/campaigns``: create (and plan), send, report with uplift, CSV export."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
-from app import db, jobs
+from app import csv_export, db, jobs
 from app.auth import current_staff, staff_required
 from app.care import campaigns
 from app.care.routes import parse_time
 from app.customers.serialize import yuan
+from app.params import query_int
 from app.errors import Invalid, NotFound
+from app.scoping import where_visible
 from models import Campaign, CampaignTarget, Customer, Staff
 
 bp = Blueprint("campaigns", __name__, url_prefix="/api/v1")
@@ -28,10 +27,7 @@ def campaign_json(c: Campaign, counts: dict[str, int] | None = None) -> dict:
 
 
 def _days() -> int:
-    raw = request.args.get("days", "14")
-    if not raw.isdigit():
-        raise Invalid("invalid window", {"days": "a whole number of days"})
-    return int(raw)
+    return query_int("days", 14, low=1, high=365)
 
 
 @bp.get("/campaigns")
@@ -96,17 +92,16 @@ def report(campaign_id: int):
 @bp.get("/campaigns/<int:campaign_id>/report.csv")
 @staff_required("hq", "manager")
 def report_csv(campaign_id: int):
-    """One line per target: group, status, skip reason — joinable with orders by external id."""
+    """One line per target the staff member may see: group, status, skip reason — joinable with
+    orders by external id."""
     s = db.session()
     if s.get(Campaign, campaign_id) is None:
         raise NotFound("campaign not found", {"campaign_id": "no such campaign"})
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["customer_external_id", "customer_name", "group", "status", "skip_reason"])
-    for ext, name, group, status, reason in s.execute(
-            select(Customer.external_id, Customer.name, CampaignTarget.group, CampaignTarget.status,
-                   CampaignTarget.skip_reason).join(Customer, Customer.id == CampaignTarget.customer_id)
-            .where(CampaignTarget.campaign_id == campaign_id).order_by(CampaignTarget.id)):
-        w.writerow([ext, name, group, status, reason or ""])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",  # BOM: Excel opens UTF-8 Chinese
-                    headers={"Content-Disposition": f"attachment; filename=campaign-{campaign_id}.csv"})
+    rows = s.execute(
+        select(Customer.external_id, Customer.name, CampaignTarget.group, CampaignTarget.status,
+               CampaignTarget.skip_reason).join(Customer, Customer.id == CampaignTarget.customer_id)
+        .where(CampaignTarget.campaign_id == campaign_id, where_visible(current_staff()))
+        .order_by(CampaignTarget.id))
+    return csv_export.download(f"campaign-{campaign_id}.csv",
+                               ["customer_external_id", "customer_name", "group", "status", "skip_reason"],
+                               rows)

@@ -23,6 +23,7 @@ from app.care.actions import render_copy
 from app.care.segments import segment_customer_ids
 from app.contact.service import decide_many
 from app.errors import DomainError, Forbidden, Invalid, NotFound
+from app.params import is_id
 from app.messaging.actions import owner_clerk_ids, send_message
 from assistant.experiment import GroupResult, in_holdout, uplift
 from models import (Campaign, CampaignTarget, ChannelIdentity, Conversation, Customer,
@@ -35,6 +36,7 @@ CAMPAIGN_CHANNELS = ("wecom", "wechat-oa", "sms", "email", "bridge", "loopback")
 BATCH = 500
 # Default per-message cost (fen) when head office gives none: SMS ≈ ¥0.045 a segment, the rest free.
 DEFAULT_UNIT_COST_FEN = {"sms": 5}
+MAX_UNIT_COST_FEN = 1_000_000  # ¥10,000 a message: far above any channel, far below BIGINT
 
 
 def _reachable_clause(channel: str):
@@ -58,7 +60,7 @@ def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
     name = str(data.get("name") or "").strip()
     if not name:
         fields["name"] = "required"
-    segment = session.get(Segment, data["segment_id"]) if isinstance(data.get("segment_id"), int) else None
+    segment = session.get(Segment, data["segment_id"]) if is_id(data.get("segment_id")) else None
     if segment is None:
         fields["segment_id"] = "unknown segment"
     channel = data.get("channel")
@@ -76,8 +78,8 @@ def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
         except TemplateError as exc:
             fields["content.text"] = f"does not render: {exc}"
     unit_cost = data.get("unit_cost_fen", DEFAULT_UNIT_COST_FEN.get(channel or "", 0))
-    if isinstance(unit_cost, bool) or not isinstance(unit_cost, int) or unit_cost < 0:
-        fields["unit_cost_fen"] = "a whole number of fen, not negative"
+    if isinstance(unit_cost, bool) or not isinstance(unit_cost, int) or not 0 <= unit_cost <= MAX_UNIT_COST_FEN:
+        fields["unit_cost_fen"] = f"a whole number of fen from 0 to {MAX_UNIT_COST_FEN}"
     scheduled_at = data.get("scheduled_at")
     if scheduled_at is not None and (not isinstance(scheduled_at, dt.datetime) or scheduled_at < now - dt.timedelta(minutes=1)):
         fields["scheduled_at"] = "must be a time in the future"

@@ -12,9 +12,11 @@ from app.auth import current_staff, staff_required
 from app.care import actions, deadlines
 from app.customers.serialize import customer_summary, yuan
 from app.errors import Invalid, NotFound
+from app.params import is_id, query_int
 from models import CareTask, CareTaskTarget, Customer, Role, Staff
 
 bp = Blueprint("care", __name__, url_prefix="/api/v1")
+TARGETS_PAGE, TARGETS_MAX = 500, 5000  # targets shown with one task: by default, at most
 
 
 def parse_time(value: object, field: str) -> dt.datetime:
@@ -94,7 +96,7 @@ def get_task(task_id: int):
         q = q.where(CareTaskTarget.clerk_id == staff.id)
     elif staff.role == Role.manager:
         q = q.where(CareTaskTarget.clerk_id.in_(select(Staff.id).where(Staff.store_id == staff.store_id)))
-    rows = s.execute(q.limit(int(request.args.get("limit", 500)))).all()
+    rows = s.execute(q.limit(query_int("limit", TARGETS_PAGE, low=1, high=TARGETS_MAX))).all()
     if staff.role == Role.clerk and not rows:
         raise NotFound("task not found", {"task_id": "no such task"})
     return jsonify({**task_json(task), "targets": [
@@ -119,9 +121,9 @@ def reassign(task_id: int):
     data = request.get_json(silent=True) or {}
     ids, clerk_id = data.get("target_ids"), data.get("clerk_id")
     fields = {}
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+    if not isinstance(ids, list) or not ids or not all(is_id(i) for i in ids):
         fields["target_ids"] = "a non-empty list of target ids"
-    if not isinstance(clerk_id, int):
+    if not is_id(clerk_id):
         fields["clerk_id"] = "the id of the clerk to take them"
     if fields:
         raise Invalid("invalid reassignment", fields)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import db
+from app.counters import counters
 from connectors.base import Connector, ConnectorError, connector_class
 from models import ChannelAccount
 
@@ -115,6 +116,7 @@ class ChannelRegistry:
         shared = getattr(conn, "use_shared_state", None)
         if shared is not None:
             shared(self.redis())
+        conn.use_counters(counters(self.app))  # nonces seen, shared by every process
         return conn
 
     def forget(self) -> None:

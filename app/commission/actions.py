@@ -29,7 +29,9 @@ from sqlalchemy.orm import Session
 from app.config import brand_timezone_name
 from app import realtime
 from app.commission.payloads import earned_payload
-from app.errors import Conflict, Invalid, NotFound
+from app.params import is_id
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.i18n import t
 from assistant import attribution as attr
 from assistant import commission_rules as cr
 from models import (Attribution, CommissionEntry, CommissionPeriod, CommissionRule, Conversation,
@@ -47,6 +49,13 @@ brand_timezone = brand_timezone_name  # the one lookup, in app.config
 
 # --- Configuration ----------------------------------------------------------------------------
 
+def require_head_office(staff: Staff, what: str) -> None:
+    """Brand-wide commission settings (rules, attribution, closing a month) are head office's alone;
+    a store manager reads them and adjusts their own clerks, nothing more."""
+    if staff.role != Role.hq:
+        raise Forbidden(t(f"commission.forbidden.{what}"), {"role": t("commission.forbidden.head_office_only")})
+
+
 def attribution_config(session: Session) -> dict[str, Any]:
     """The brand's attribution rules (defaults until head office saves its own)."""
     row = session.get(Setting, SETTING_KEY)
@@ -56,6 +65,7 @@ def attribution_config(session: Session) -> dict[str, Any]:
 
 def set_attribution_config(session: Session, staff: Staff, value: Any) -> dict[str, Any]:
     """Validate and save the attribution rules; they apply to orders attributed from now on."""
+    require_head_office(staff, "attribution")
     config, errors = attr.validate_config(value)
     if errors:
         raise Invalid("invalid attribution settings", errors)
@@ -93,6 +103,7 @@ def booking_period(period: str, closed: set[str]) -> str:
 
 def close_period(session: Session, staff: Staff, period: str, now: dt.datetime | None = None) -> CommissionPeriod:
     """Close a finished month: its lines become settled; later corrections go to the next month."""
+    require_head_office(staff, "close_period")
     now = now or utcnow()
     if not _valid_period(period):
         raise Invalid("invalid period", {"period": "YYYY-MM"})
@@ -592,11 +603,11 @@ def adjust(session: Session, manager: Staff, *, clerk_id: Any, amount: Any, reas
         errors["reason"] = "required, at most 255 characters"
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 100):
         errors["idempotency_key"] = "a string of 8 to 100 characters"
-    clerk = session.get(Staff, clerk_id) if isinstance(clerk_id, int) and not isinstance(clerk_id, bool) else None
+    clerk = session.get(Staff, clerk_id) if is_id(clerk_id) else None
     if clerk is None or (manager.role == Role.manager and clerk.store_id != manager.store_id):
         errors["clerk_id"] = "no such clerk in your scope"
     if order_id is not None:
-        ok = isinstance(order_id, int) and session.get(Order, order_id) is not None
+        ok = is_id(order_id) and session.get(Order, order_id) is not None
         if not ok:
             errors["order_id"] = "no such order"
     if errors:
@@ -643,6 +654,7 @@ def seed_default_rules(session: Session) -> list[CommissionRule]:
 
 def create_rule(session: Session, staff: Staff, payload: Any, now: dt.datetime | None = None) -> CommissionRule:
     """Add a commission rule; it applies to orders paid from its ``effective_from`` on."""
+    require_head_office(staff, "rules")
     values, errors = cr.validate_rule(payload, now or utcnow())
     if errors:
         raise Invalid("invalid commission rule", errors)
@@ -656,6 +668,7 @@ def replace_rule(session: Session, staff: Staff, rule_id: int, payload: Any,
                  now: dt.datetime | None = None) -> CommissionRule:
     """Change a rule: the old one ends when the new one starts (now or later, never earlier),
     so orders already paid keep the commission they were promised."""
+    require_head_office(staff, "rules")
     now = now or utcnow()
     old = _open_rule(session, rule_id, now)
     values, errors = cr.validate_rule(payload, now)
@@ -670,8 +683,9 @@ def replace_rule(session: Session, staff: Staff, rule_id: int, payload: Any,
     return rule
 
 
-def end_rule(session: Session, rule_id: int, now: dt.datetime | None = None) -> CommissionRule:
+def end_rule(session: Session, staff: Staff, rule_id: int, now: dt.datetime | None = None) -> CommissionRule:
     """Stop a rule for orders paid from now on."""
+    require_head_office(staff, "rules")
     now = now or utcnow()
     rule = _open_rule(session, rule_id, now)
     rule.effective_to = max(now, rule.effective_from)

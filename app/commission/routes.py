@@ -2,15 +2,13 @@
 attribution settings, month closing and manual adjustments. Views parse, call one action, return."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from app import db
+from app import csv_export, db
 from app.auth import current_staff, staff_required
 from app.commission import actions, queries
+from app.params import MAX_ID, parse_int
 from app.errors import Invalid, NotFound
 from assistant.attribution import month_of_time
 from models import CommissionPeriod, CommissionRule, Role, Staff, utcnow
@@ -30,10 +28,7 @@ def _period() -> str:
 def _clerk_in_scope(s, staff: Staff, raw: str | None) -> Staff:
     if raw is None:
         return staff
-    try:
-        clerk = s.get(Staff, int(raw))
-    except ValueError:
-        raise Invalid("invalid clerk", {"clerk_id": "an integer id"}) from None
+    clerk = s.get(Staff, parse_int("clerk_id", raw, low=1, high=MAX_ID))
     visible = clerk is not None and (
         staff.role == Role.hq or clerk.id == staff.id
         or (staff.role == Role.manager and clerk.store_id == staff.store_id))
@@ -82,13 +77,8 @@ def statement():
 @staff_required()
 def statement_csv():
     lines = _statement_lines()
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=queries.STATEMENT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(lines)
-    # A BOM so spreadsheet programs open the Chinese names as UTF-8.
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="commission-{_period()}.csv"'})
+    return csv_export.download(f"commission-{_period()}.csv", queries.STATEMENT_COLUMNS,
+                               ([line[c] for c in queries.STATEMENT_COLUMNS] for line in lines))
 
 
 @bp.get("/rules")
@@ -100,7 +90,7 @@ def list_rules():
 
 
 @bp.post("/rules")
-@staff_required(Role.manager, Role.hq)
+@staff_required(Role.hq)
 def create_rule():
     body = _body()
     with db.transaction() as s:
@@ -110,7 +100,7 @@ def create_rule():
 
 
 @bp.put("/rules/<int:rule_id>")
-@staff_required(Role.manager, Role.hq)
+@staff_required(Role.hq)
 def replace_rule(rule_id: int):
     body = _body()
     with db.transaction() as s:
@@ -120,10 +110,10 @@ def replace_rule(rule_id: int):
 
 
 @bp.delete("/rules/<int:rule_id>")
-@staff_required(Role.manager, Role.hq)
+@staff_required(Role.hq)
 def end_rule(rule_id: int):
     with db.transaction() as s:
-        out = queries.rule_json(actions.end_rule(s, rule_id))
+        out = queries.rule_json(actions.end_rule(s, current_staff(), rule_id))
     return jsonify(out)
 
 
@@ -151,7 +141,7 @@ def list_periods():
 
 
 @bp.post("/periods")
-@staff_required(Role.manager, Role.hq)
+@staff_required(Role.hq)
 def close_period():
     body = _body()
     with db.transaction() as s:

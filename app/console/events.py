@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import db, realtime
 from app.auth import current_staff
+from app.params import MAX_ID
 from models import ConsoleEvent, Role, Staff
 
 REPLAY_PAGE = 500
@@ -60,11 +61,12 @@ def events_after(session: Session, rooms: list[str], after: int, *, exact: bool 
 
 
 def parse_after(value: Any) -> int | None:
+    """An event id cursor (0..2**63-1), or None when it is not one."""
     try:
         after = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return None
-    return after if after >= 0 else None
+    return after if 0 <= after <= MAX_ID else None
 
 
 def on_connect(auth: Any = None) -> None:

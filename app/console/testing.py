@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, request
 
 from app import db, realtime
 from app.errors import Invalid
+from app.params import is_id
 from app.messaging.actions import receive_message
 
 bp = Blueprint("console_testing", __name__, url_prefix="/testing")
@@ -18,7 +19,7 @@ bp = Blueprint("console_testing", __name__, url_prefix="/testing")
 @bp.post("/inbound")
 def inbound():
     data = request.get_json(silent=True) or {}
-    if not isinstance(data.get("customer_id"), int):
+    if not is_id(data.get("customer_id")):
         raise Invalid("invalid customer", {"customer_id": "required, an integer"})
     with db.transaction() as s:
         msg, created = receive_message(
@@ -33,7 +34,7 @@ def inbound():
 def probe():
     """Publish a bare event to one clerk's room: the realtime path alone (row, commit, emit)."""
     data = request.get_json(silent=True) or {}
-    if not isinstance(data.get("clerk_id"), int):
+    if not is_id(data.get("clerk_id")):
         raise Invalid("invalid clerk", {"clerk_id": "required, an integer"})
     with db.transaction() as s:
         event = realtime.publish(s, realtime.clerk_room(data["clerk_id"]), realtime.TODAY_UPDATED,

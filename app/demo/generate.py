@@ -307,16 +307,18 @@ class _Brand:
         weights = np.array([cat.FLAGSHIP_CLERK_SHARES] + [cat.CLERK_SHARES] * (n_stores - 1))
         clerk_cdf = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
         now = _from_us(now_us)
-        password_hash = generate_password_hash(DEMO_PASSWORD)  # hashed once for every demo login
+        # Hashed once for every demo login; the demo's password is weak, so every login says so.
+        password_hash = generate_password_hash(DEMO_PASSWORD)
         names = _person_names(rng, 1 + n_stores * (1 + cat.CLERKS_PER_STORE),
                               rng.random(1 + n_stores * (1 + cat.CLERKS_PER_STORE)) < 0.7)
         joined = now - dt.timedelta(days=WINDOW_DAYS + 60)
         staff = [dict(id=1, username="hq", external_id="DEMO-HQ1", display_name=f"总部运营·{names[0]}",
-                      password_hash=password_hash, role="hq", store_id=None, locale="zh-CN",
-                      active=True, created_at=joined)]
+                      password_hash=password_hash, must_change_password=True, role="hq", store_id=None,
+                      locale="zh-CN", active=True, created_at=joined)]
         for s in range(n_stores):
             staff.append(dict(id=2 + s, username=f"manager{s + 1}", external_id=f"DEMO-M{s + 1:02d}",
                               display_name=f"店长·{names[1 + s]}", password_hash=password_hash,
+                              must_change_password=True,
                               role="manager", store_id=int(store_ids[s]), locale="zh-CN",
                               active=True, created_at=joined))
         for s in range(n_stores):
@@ -325,7 +327,7 @@ class _Brand:
                 staff.append(dict(id=int(clerk_ids[s, k]), username=f"clerk{number}",
                                   external_id=f"DEMO-C{number:03d}",
                                   display_name=names[1 + n_stores + number - 1],
-                                  password_hash=password_hash, role="clerk",
+                                  password_hash=password_hash, must_change_password=True, role="clerk",
                                   store_id=int(store_ids[s]), locale="zh-CN", active=True,
                                   created_at=joined))
 

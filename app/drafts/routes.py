@@ -11,6 +11,7 @@ from app.drafts import actions, settings as draft_settings
 from app.drafts.serialize import batch_json, draft_json, outcome_json, product_card, recommendation_json
 from app.drafts.stats import draft_stats
 from app.errors import Invalid
+from app.params import query_id, query_int
 from app.scoping import get_visible_customer
 from assistant.drafting import (SCENARIOS, default_templates, normalise_scenario, parse_offers, preview_template,
                                 sample_variables)
@@ -44,12 +45,7 @@ def outcome(draft_id: int):
 @bp.get("/drafts/stats")
 @staff_required(Role.hq)
 def stats():
-    try:
-        days = int(request.args.get("days", "30"))
-    except ValueError:
-        days = -1
-    if not 1 <= days <= 366:
-        raise Invalid("invalid query", {"days": "an integer from 1 to 366"})
+    days = query_int("days", 30, low=1, high=366)
     scenario = request.args.get("scenario")
     if scenario and normalise_scenario(scenario) is None:
         raise Invalid("invalid query", {"scenario": f"one of {', '.join(SCENARIOS)}"})
@@ -137,19 +133,13 @@ def policy_put():
 @staff_required()
 def recommendations():
     """Product cards for one customer (``customer_id``), optionally for a ``scenario``."""
-    try:
-        customer_id = int(request.args.get("customer_id", ""))
-    except ValueError:
-        raise Invalid("invalid query", {"customer_id": "required, a customer id"}) from None
+    customer_id = query_id("customer_id")
+    if customer_id is None:
+        raise Invalid("invalid query", {"customer_id": "required, a customer id"})
     scenario = request.args.get("scenario")
     if scenario and normalise_scenario(scenario) is None:
         raise Invalid("invalid query", {"scenario": f"one of {', '.join(SCENARIOS)}"})
-    try:
-        limit = int(request.args.get("limit", "6"))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= 20:
-        raise Invalid("invalid query", {"limit": "an integer from 1 to 20"})
+    limit = query_int("limit", 6, low=1, high=20)
     s = db.session()
     customer = get_visible_customer(s, current_staff(), customer_id)
     recs = draft_settings.recommender(s).for_customer(load_histories(s, [customer.id])[customer.id],

@@ -11,25 +11,13 @@ from app import db
 from app.auth import current_staff, staff_required
 from app.customers.serialize import follower_json
 from app.errors import Invalid
+from app.params import query_int
 from app.scoping import where_visible
 from assistant.segments import STAGES
 from models import Customer, CustomerTag, Tag
 
 bp = Blueprint("followers", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 100
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid("invalid query", {name: "must be a whole number"}) from None
-    if not low <= value <= high:
-        raise Invalid("invalid query", {name: f"must be between {low} and {high}"})
-    return value
 
 
 def _search(q: str):
@@ -44,8 +32,8 @@ def _search(q: str):
 @staff_required()
 def followers():
     staff = current_staff()
-    page = _int_arg("page", 1, 1, 100_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    page = query_int("page", 1, low=1, high=100_000)
+    per_page = query_int("per_page", 20, low=1, high=MAX_PER_PAGE)
     scope = [where_visible(staff)]
     q = (request.args.get("q") or "").strip()
     if len(q) > 40:

@@ -1,14 +1,13 @@
 """``flask import stores|products|customers|orders FILE.csv``."""
 from __future__ import annotations
 
-import csv
 import sys
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from app import db
+from app import csv_export, db
 from app.i18n import t
 from app.ingest import csv_import
 
@@ -57,7 +56,7 @@ def import_command(kind: str, path: str, encoding: str | None, batch_size: int, 
                      reason=p.reason))
     if report_path:
         with open(report_path, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f)
+            writer = csv_export.writer(f)
             writer.writerow(["line", "external_id", "field", "reason"])
             writer.writerows([p.line, p.external_id or "", p.field, p.reason] for p in report.problems)
     click.echo(t("ingest.cli_summary", kind=kind, rows=report.rows, encoding=report.encoding,

@@ -5,6 +5,7 @@ from typing import Any
 
 from app.api_docs import error_response
 from app.ingest.validate import FOLLOW_CHANNELS, MAX_ITEMS, MAX_QUANTITY, MAX_USAGE_DAYS
+from app.urls import MAX_URL_CHARS
 from models.commerce import ORDER_STATUSES
 from models.customers import CHANNELS
 
@@ -24,6 +25,13 @@ def _text(max_len: int, nullable: bool = False) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string",
                               "minLength": 1, "maxLength": max_len, "pattern": _PRINTABLE}
     return schema
+
+
+# A product page or image: http(s) only, no space, control character or backslash (``app.urls``).
+_URL_CHAR = r"[^\s\\\u0000-\u001f\u007f-\u009f]"
+WEB_URL = {"type": ["string", "null"], "maxLength": MAX_URL_CHARS,
+           "pattern": rf"^[Hh][Tt][Tt][Pp][Ss]?://(?![/?#]){_URL_CHAR}+$",
+           "examples": ["https://shop.example.com/p/SK-001"]}
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +57,7 @@ SCHEMAS: dict[str, Any] = {
             "sku": _text(64), "name": _text(120), "category": _text(40), "price": MONEY,
             "usage_days": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_USAGE_DAYS,
                            "description": "Days one unit lasts (product cycle) for consumables."},
-            "in_stock": {"type": "boolean"}, "image_url": _text(500, True), "url": _text(500, True),
+            "in_stock": {"type": "boolean"}, "image_url": WEB_URL, "url": WEB_URL,
             "launched_at": _nullable(TIME),
         },
     },

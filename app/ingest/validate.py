@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.i18n import t
+from app.urls import MAX_URL_CHARS, web_url_problem
 from models.commerce import ORDER_STATUSES
 from models.customers import CHANNELS
 
@@ -33,8 +34,8 @@ _EXTERNAL_ID_LEN = 64
 class FieldError(ValueError):
     """A value that cannot be accepted; ``reason`` is already translated."""
 
-    def __init__(self, key: str, **params: Any) -> None:
-        self.reason = t(f"ingest.{key}", **params)
+    def __init__(self, key: str, *, reason: str | None = None, **params: Any) -> None:
+        self.reason = reason or t(f"ingest.{key}", **params)
         super().__init__(self.reason)
 
 
@@ -84,6 +85,15 @@ def count(value: Any, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
         raise FieldError("at_least", min=minimum)
     if value > maximum:
         raise FieldError("at_most", max=maximum)
+    return value
+
+
+def web_url(value: Any) -> str:
+    """A product page or image address: http(s) only (it becomes a link on clerks' and customers' screens)."""
+    value = text(value, MAX_URL_CHARS)
+    problem = web_url_problem(value)
+    if problem:
+        raise FieldError("url", reason=problem)
     return value
 
 
@@ -184,8 +194,8 @@ PRODUCT: Spec = {
     "price": ("price_fen", fen, True, False),
     "usage_days": ("usage_days", _optional(lambda v: count(v, 1, MAX_USAGE_DAYS)), False, False),
     "in_stock": ("in_stock", flag, False, False),
-    "image_url": ("image_url", _optional(_text_field(500)), False, False),
-    "url": ("url", _optional(_text_field(500)), False, False),
+    "image_url": ("image_url", _optional(web_url), False, False),
+    "url": ("url", _optional(web_url), False, False),
     "launched_at": ("launched_at", _optional(moment), False, True),
 }
 

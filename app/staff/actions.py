@@ -46,8 +46,10 @@ def create_staff(session: Session, *, username: str, display_name: str, password
         fields["store_id"] = "required for clerks and managers"
     if fields:
         raise Invalid("invalid staff member", fields)
+    # Whoever created the account chose its password: the new staff member sets their own.
     staff = Staff(username=username, display_name=display_name, role=role, store_id=store_id,
-                  external_id=external_id, password_hash=generate_password_hash(password))
+                  external_id=external_id, password_hash=generate_password_hash(password),
+                  must_change_password=True)
     session.add(staff)
     session.flush()
     return staff

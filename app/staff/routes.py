@@ -11,6 +11,7 @@ from app import db, realtime
 from app.auth import current_staff, staff_required
 from app.db import after_commit
 from app.errors import Forbidden, Invalid, NotFound
+from app.params import is_id
 from app.staff.actions import create_staff, deactivate_staff, hand_over_followers
 from models import ChannelAccount, FollowerBinding, Role, Staff, Store
 
@@ -68,8 +69,8 @@ def add_staff():
         fields["password"] = "at least 8 characters"
     if role not in {r.value for r in Role}:
         fields["role"] = "one of clerk, manager, hq"
-    if store_id is not None and (not isinstance(store_id, int) or isinstance(store_id, bool)):
-        fields["store_id"] = "an integer"
+    if store_id is not None and not is_id(store_id):
+        fields["store_id"] = "a store id"
     if actor.role == Role.manager:
         if role != Role.clerk.value:
             fields["role"] = "a store manager adds clerks only"
@@ -85,7 +86,7 @@ def add_staff():
 
 def _target_clerk(data: dict) -> int:
     to = data.get("to_clerk_id")
-    if not isinstance(to, int) or isinstance(to, bool):
+    if not is_id(to):
         raise Invalid("invalid handover", {"to_clerk_id": "required, a clerk id"})
     return to
 
@@ -119,7 +120,7 @@ def deactivate(staff_id: int):
     to = None
     if data.get("handover_to") is not None:
         to = data["handover_to"]
-        if not isinstance(to, int) or isinstance(to, bool):
+        if not is_id(to):
             raise Invalid("invalid handover", {"handover_to": "a clerk id"})
         _managed(actor, s.get(Staff, to))
     with db.transaction() as tx:

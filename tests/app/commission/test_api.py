@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.commission import actions
 from app.commission.payloads import earned_payload
-from models import Attribution, ConsoleEvent, Customer, Order, Staff, utcnow
+from models import Attribution, CommissionRule, ConsoleEvent, Customer, Order, Staff, utcnow
 from tests.app.commission.conftest import paid_order
 
 UTC = dt.timezone.utc
@@ -109,6 +109,43 @@ def test_rules_api_validates_replaces_and_ends(client, auth, brand):
     assert client.delete(f"/api/v1/commission/rules/{created['id']}").status_code == 409
 
 
+def test_a_store_manager_reads_commission_rules_but_cannot_create_change_or_end_them(db, client, auth, brand):
+    with db.Session() as s:
+        rule_id = s.scalar(select(CommissionRule.id).where(CommissionRule.name == "全场 3%"))
+    brand_wide = {"name": "全场 100%", "kind": "percent", "rate_bp": 10000}
+    auth.login("manager1")
+    assert len(client.get("/api/v1/commission/rules").get_json()["rules"]) == 3
+    for resp in (client.post("/api/v1/commission/rules", json=brand_wide),
+                 client.put(f"/api/v1/commission/rules/{rule_id}", json=brand_wide),
+                 client.delete(f"/api/v1/commission/rules/{rule_id}")):
+        assert resp.status_code == 403 and resp.get_json()["error"] == "没有权限执行此操作"
+    with db.Session() as s:
+        rules = s.scalars(select(CommissionRule).order_by(CommissionRule.id)).all()
+    assert [(r.name, r.rate_bp, r.effective_to) for r in rules] == [
+        ("全场 3%", 300, None), ("护肤 5%", 500, None), ("清仓不计", None, None)]
+
+
+def test_only_head_office_closes_the_brands_month(db, client, auth, brand):
+    last_period = brand.last_month.astimezone(CN).strftime("%Y-%m")
+    auth.login("manager1")
+    refused = client.post("/api/v1/commission/periods", json={"period": last_period})
+    assert refused.status_code == 403 and refused.get_json()["error"] == "没有权限执行此操作"
+    assert client.get("/api/v1/commission/periods").get_json()["closed"] == []
+    auth.login("hq")
+    assert client.post("/api/v1/commission/periods", json={"period": last_period}).status_code == 201
+
+
+def test_statement_csv_neutralises_an_adjustment_reason_that_is_a_formula(client, auth, brand):
+    evil = "=1+cmd|' /C calc'!A0"
+    auth.login("manager1")
+    assert client.post("/api/v1/commission/adjustments", json={
+        "clerk_id": brand.clerk1, "amount": "-5.00", "reason": evil}).status_code == 201
+    resp = client.get("/api/v1/commission/statement.csv")
+    [row] = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert row["explanation"] == "'" + evil and row["amount"] == "-5.00"
+    assert client.get("/api/v1/commission/statement").get_json()["lines"][0]["explanation"] == evil
+
+
 def test_attribution_settings_only_head_office_changes_them(client, auth, brand):
     auth.login("manager1")
     assert client.get("/api/v1/commission/attribution").get_json()["attribution"]["order"][0] == "in_store"
@@ -122,10 +159,11 @@ def test_attribution_settings_only_head_office_changes_them(client, auth, brand)
 
 def test_close_month_and_adjust_through_the_api(app, db, client, auth, brand):
     last_period = brand.last_month.astimezone(CN).strftime("%Y-%m")
-    auth.login("manager1")
+    auth.login("hq")
     resp = client.post("/api/v1/commission/periods", json={"period": last_period})
     assert resp.status_code == 201
     assert client.post("/api/v1/commission/periods", json={"period": last_period}).status_code == 409
+    auth.login("manager1")
     assert client.get("/api/v1/commission/periods").get_json()["closed"][0]["period"] == last_period
     adj = client.post("/api/v1/commission/adjustments", json={
         "clerk_id": brand.clerk1, "amount": "20.00", "reason": "陈列比赛第一名"})

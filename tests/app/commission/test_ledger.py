@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from app import hooks
 from app.commission import actions
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, Forbidden, Invalid
 from models import (Attribution, CommissionEntry, ConsoleEvent, Conversation, Direction, FollowerBinding,
                     Message, MessageStatus, Order, Setting, Staff)
 from tests.app.commission.conftest import paid_order
@@ -203,7 +203,7 @@ def test_manager_adjustment_is_booked_once_with_its_reason(app, db, brand):
 def test_a_closed_month_takes_no_more_lines(app, db, brand):
     paid_last_month = brand.last_month + dt.timedelta(days=3)
     with app.app_context(), db.transaction() as s:
-        closed = actions.close_period(s, s.get(Staff, brand.manager),
+        closed = actions.close_period(s, s.get(Staff, brand.hq),
                                       brand.last_month.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m"))
     this_period = brand.this_month.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m")
     order_id = paid_order(db, brand, paid_at=paid_last_month)  # arrives late
@@ -212,9 +212,30 @@ def test_a_closed_month_takes_no_more_lines(app, db, brand):
     with db.Session() as s:
         assert s.scalar(select(Attribution.period).where(Attribution.order_id == order_id)) == closed.period
     with app.app_context(), db.transaction() as s, pytest.raises(Conflict):
-        actions.close_period(s, s.get(Staff, brand.manager), closed.period)
+        actions.close_period(s, s.get(Staff, brand.hq), closed.period)
     with app.app_context(), db.transaction() as s, pytest.raises(Invalid):
-        actions.close_period(s, s.get(Staff, brand.manager), this_period)
+        actions.close_period(s, s.get(Staff, brand.hq), this_period)
+
+
+@pytest.mark.parametrize("change", ["create_rule", "replace_rule", "end_rule", "close_period", "attribution"])
+def test_a_store_manager_cannot_change_brand_wide_commission_settings(app, db, brand, change):
+    last_period = brand.last_month.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m")
+    brand_wide = {"name": "全场 100%", "kind": "percent", "rate_bp": 10000}
+    with app.app_context(), db.transaction() as s, pytest.raises(Forbidden) as err:
+        manager = s.get(Staff, brand.manager)
+        rule_id = s.scalar(select(actions.CommissionRule.id).where(actions.CommissionRule.name == "全场 3%"))
+        {"create_rule": lambda: actions.create_rule(s, manager, brand_wide),
+         "replace_rule": lambda: actions.replace_rule(s, manager, rule_id, brand_wide),
+         "end_rule": lambda: actions.end_rule(s, manager, rule_id),
+         "close_period": lambda: actions.close_period(s, manager, last_period),
+         "attribution": lambda: actions.set_attribution_config(s, manager, {"order": ["owner"]}),
+         }[change]()
+    assert err.value.status == 403 and err.value.fields == {"role": "仅限总部操作"}
+    with db.Session() as s:
+        assert [(r.name, r.effective_to) for r in s.scalars(select(actions.CommissionRule).order_by(
+            actions.CommissionRule.id))] == [("全场 3%", None), ("护肤 5%", None), ("清仓不计", None)]
+        assert s.scalar(select(func.count()).select_from(actions.CommissionPeriod)) == 0
+        assert s.get(Setting, actions.SETTING_KEY) is None
 
 
 def test_ledger_entries_cannot_be_edited_in_place(app, db, brand):

@@ -1,6 +1,9 @@
 """flask import: encodings, broken rows with their line numbers, idempotent re-import."""
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import func, select
 
@@ -123,3 +126,14 @@ def test_products_import_with_a_report_file(app, db, brand, tmp_path):
 def test_gbk_detection_from_bytes(tmp_path):
     assert csv_import.detect_encoding(_write(tmp_path, "a.csv", CUSTOMERS, "gbk")) == "gb18030"
     assert csv_import.detect_encoding(_write(tmp_path, "b.csv", CUSTOMERS)) == "utf-8"
+
+
+def test_the_rejected_rows_report_neutralises_a_value_that_is_a_formula(app, db, brand, tmp_path):
+    path = _write(tmp_path, "products.csv",
+                  "sku,name,category,price,usage_days,in_stock\n"
+                  "\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",面霜,skincare,abc,60,true\n")
+    report = tmp_path / "rejected.csv"
+    result = _import(app, "products", path, "--report", str(report))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8"))))
+    assert rows[1][:3] == ["2", "'=HYPERLINK(\"http://evil.example\",\"x\")", "price"]

@@ -116,11 +116,12 @@ DaogouHQ.registerPage("commission", {
         table([t("commission.rules"), "", "", "", t("commission.effective"), ""],
           data.rules.map((r) => [r.name, r.kind_label, r.sku || r.category || "*", detail(r),
             `${ctx.dateTime(r.effective_from)} → ${r.effective_to ? ctx.dateTime(r.effective_to) : "…"}`,
-            !r.effective_to || new Date(r.effective_to) > ctx.now()
+            isHq && (!r.effective_to || new Date(r.effective_to) > ctx.now())
               ? el("button", { type: "button", class: "link", onclick: () => end(r) }, t("commission.end_rule")) : ""])),
-        el("form", { class: "form-row", onsubmit: add },
+        // Rules are head office's: a store manager reads them.
+        isHq ? el("form", { class: "form-row", onsubmit: add },
           Object.entries(f).map(([k, input]) => el("label", {}, k, input)),
-          el("button", { type: "submit", class: "primary" }, t("commission.add_rule"))),
+          el("button", { type: "submit", class: "primary" }, t("commission.add_rule"))) : null,
         error);
     }
 
@@ -175,9 +176,9 @@ DaogouHQ.registerPage("commission", {
           el("label", {}, "last_touch_days", days), el("label", {}, "split.between", between),
           el("label", {}, "split.first_share_bp", share),
           isHq ? el("button", { type: "submit", class: "primary" }, t("commission.save")) : null),
-        el("h2", {}, t("commission.close_month")),
-        el("form", { class: "form-row", onsubmit: closeMonth }, el("label", {}, t("commission.period"), closeInput),
-          el("button", { type: "submit", class: "primary" }, t("commission.close_month"))),
+        isHq ? el("h2", {}, t("commission.close_month")) : null,
+        isHq ? el("form", { class: "form-row", onsubmit: closeMonth }, el("label", {}, t("commission.period"), closeInput),
+          el("button", { type: "submit", class: "primary" }, t("commission.close_month"))) : null,
         el("h2", {}, t("commission.adjustments")),
         el("form", { class: "form-row", onsubmit: adjust },
           Object.entries(adj).map(([k, input]) => el("label", {}, k, input)),
