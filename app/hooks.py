@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 ORDER_RECORDED = "order.recorded"          # kwargs: order_ids, customer_ids
 MESSAGE_RECEIVED = "message.received"      # kwargs: message_id, customer_id
-MESSAGE_SENT = "message.sent"              # kwargs: message_id, customer_id
+MESSAGE_SENT = "message.sent"              # kwargs: message_id, customer_id, clerk_id, source (clerk, task, campaign, automation)
 FOLLOWER_CHANGED = "follower.changed"      # kwargs: customer_id, clerk_id
 # A send held for quiet hours went (sent=True) or was called off (sent=False, with the reason).
 OUTBOUND_SETTLED = "outbound.settled"      # kwargs: message_id, customer_id, client_id, sent, reason

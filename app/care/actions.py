@@ -12,20 +12,21 @@ import datetime as dt
 from typing import Any
 
 from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Integer, case, cast, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app import realtime
 from app.care.segments import segment_customer_ids
+from app.params import is_id
 from app.errors import Forbidden, Invalid, NotFound
+from assistant.drafting import BoundedSandbox, render_bounded
 from models import (CareTask, CareTaskTarget, Customer, FollowerBinding, Order, Product, Role,
                     Segment, Staff, utcnow)
 from models.commerce import PAID_STATUSES
 
 FALLBACKS = ("mass_send", "leave")
 SCENARIOS = ("催付", "补货", "生日", "节日", "休眠唤醒", "新品", "售后关怀", "自定义")
-_jinja = SandboxedEnvironment(autoescape=False)
+_jinja = BoundedSandbox(autoescape=False)
 
 # Status only moves forward along this order ("fallback" and "skipped" close a target).
 _RANK = {"todo": 0, "sent": 1, "fallback": 1, "deferred": 1, "replied": 2, "bought": 3, "skipped": 0}
@@ -64,7 +65,8 @@ def _validate(session: Session, data: dict[str, Any], now: dt.datetime) -> dict[
 
 
 def render_copy(template: str, context: dict[str, Any]) -> str:
-    return _jinja.from_string(template).render(**context).strip()
+    """Render head office's copy in the bounded sandbox (a loop cannot build a huge message)."""
+    return render_bounded(_jinja.from_string(template), context).strip()
 
 
 def create_care_task(session: Session, staff: Staff, data: dict[str, Any],
@@ -73,7 +75,7 @@ def create_care_task(session: Session, staff: Staff, data: dict[str, Any],
     now = now or utcnow()
     if staff.role != Role.hq:
         raise Forbidden("only head office creates care tasks")
-    segment = session.get(Segment, data.get("segment_id")) if isinstance(data.get("segment_id"), int) else None
+    segment = session.get(Segment, data.get("segment_id")) if is_id(data.get("segment_id")) else None
     fields = _validate(session, data, now)
     if segment is None:
         fields["segment_id"] = "unknown segment"
@@ -142,19 +144,30 @@ def reassign_targets(session: Session, staff: Staff, task_id: int, target_ids: l
 
 
 def _advance(session: Session, customer_id: int, new_status: str, now: dt.datetime,
-             message_id: int | None = None) -> None:
+             message_id: int | None = None, clerk_id: int | None = None) -> None:
     lower = [s for s, r in _RANK.items() if r < _RANK[new_status] and s != "skipped"]
     values: dict[str, Any] = {"status": new_status, "updated_at": now}
     if new_status == "sent":
         values.update(sent_at=now, message_id=message_id)
     open_tasks = select(CareTask.id).where(CareTask.status == "open")
-    session.execute(update(CareTaskTarget).where(
+    stmt = update(CareTaskTarget).where(
         CareTaskTarget.customer_id == customer_id, CareTaskTarget.status.in_(lower),
-        CareTaskTarget.task_id.in_(open_tasks)).values(**values))
+        CareTaskTarget.task_id.in_(open_tasks))
+    if clerk_id is not None:
+        stmt = stmt.where(CareTaskTarget.clerk_id == clerk_id)
+    session.execute(stmt.values(**values))
 
 
-def on_message_sent(session: Session, message_id: int, customer_id: int) -> None:
-    _advance(session, customer_id, "sent", utcnow(), message_id)
+def on_message_sent(session: Session, message_id: int, customer_id: int, clerk_id: int | None = None,
+                    source: str = "clerk", **_: Any) -> None:
+    """A clerk's own message reaches the customer's targets in that clerk's open tasks.
+
+    Campaigns, automations and other tasks' fallbacks are not the clerk's work on this task: they
+    never count as its progress (a brand-wide campaign once "completed" most of two tasks).
+    """
+    if source != "clerk" or clerk_id is None:
+        return
+    _advance(session, customer_id, "sent", utcnow(), message_id, clerk_id=clerk_id)
 
 
 def on_outbound_settled(session: Session, message_id: int, sent: bool, reason: str | None,

@@ -21,6 +21,8 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.contact.service import clerk_send_timing
 from app.messaging.actions import conversation_for, send_message
 from app.messaging.deferred import cancel_scheduled
+from app.params import is_id, query_id, query_int
+from app.urls import web_url_problem
 from app.scoping import get_visible_customer, where_visible
 from models import Conversation, Customer, Message, QuickReply, Role, Staff, utcnow
 
@@ -32,19 +34,6 @@ QUICK_REPLY_MAX_CHARS = 500
 QUICK_REPLIES_PER_CLERK = 100
 MESSAGE_TYPES = ("text", "image", "product")
 CONVERSATION_READ = "conversation.read"  # not replayed: a reconnecting console refetches counts
-
-
-def _int_arg(name: str, default: int | None = None, *, low: int = 0, high: int | None = None) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"invalid {name}", {name: "must be an integer"}) from None
-    if value < low or (high is not None and value > high):
-        raise Invalid(f"invalid {name}", {name: f"must be between {low} and {high}" if high else f"must be ≥ {low}"})
-    return value
 
 
 def visible_conversations(staff: Staff) -> Select[tuple[Conversation]]:
@@ -87,10 +76,10 @@ def events():
 @staff_required()
 def list_conversations():
     staff = current_staff()
-    limit = _int_arg("limit", PAGE_DEFAULT, low=1, high=PAGE_MAX)
-    offset = _int_arg("offset", 0)
+    limit = query_int("limit", PAGE_DEFAULT, low=1, high=PAGE_MAX)
+    offset = query_int("offset", 0)
     query = visible_conversations(staff)
-    customer_id = _int_arg("customer_id")
+    customer_id = query_id("customer_id")
     if customer_id is not None:
         query = query.where(Conversation.customer_id == customer_id)
     q = (request.args.get("q") or "").strip()
@@ -101,9 +90,11 @@ def list_conversations():
     if request.args.get("unread") == "1":
         query = query.where(Conversation.unread_count > 0)
     s = db.session()
-    # Newest first; threads never written in (opened from a profile) sort by creation.
+    # Threads waiting for an answer first, then newest; threads never written in (opened from a
+    # profile) sort by creation.
     last = func.coalesce(Conversation.last_message_at, Conversation.created_at)
-    rows = list(s.scalars(query.order_by(last.desc(), Conversation.id.desc()).offset(offset).limit(limit + 1)))
+    rows = list(s.scalars(query.order_by((Conversation.unread_count > 0).desc(), last.desc(), Conversation.id.desc())
+                          .offset(offset).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     customers = serialize.customers_by_id(s, [c.customer_id for c in rows])
@@ -122,7 +113,7 @@ def open_conversation():
     """The clerk's thread with one of their followers, created on first use (ctx.openChat)."""
     data = request.get_json(silent=True) or {}
     customer_id = data.get("customer_id")
-    if not isinstance(customer_id, int) or isinstance(customer_id, bool):
+    if not is_id(customer_id):
         raise Invalid("invalid customer", {"customer_id": "required, an integer"})
     staff = current_staff()
     get_visible_customer(db.session(), staff, customer_id)
@@ -173,8 +164,8 @@ def list_messages(conversation_id: int):
     """A page of messages, oldest first, before ``before_id``; reading marks the thread read."""
     staff = current_staff()
     conv = get_visible_conversation(staff, conversation_id)
-    limit = _int_arg("limit", PAGE_DEFAULT, low=1, high=PAGE_MAX)
-    before_id = _int_arg("before_id", low=1)
+    limit = query_int("limit", PAGE_DEFAULT, low=1, high=PAGE_MAX)
+    before_id = query_id("before_id")
     query = select(Message).where(Message.conversation_id == conv.id)
     if before_id is not None:
         query = query.where(Message.id < before_id)
@@ -246,6 +237,11 @@ def validate_outgoing(data: dict[str, Any]) -> dict[str, str]:
         for key in ("sku", "name"):
             if not isinstance((payload or {}).get(key), str) or not (payload or {}).get(key):
                 fields[f"payload.{key}"] = "required"
+        for key in ("url", "image_url"):  # a product card's links: web addresses only, never script
+            value = (payload or {}).get(key)
+            problem = web_url_problem(value, site_path=key == "image_url") if value is not None else None
+            if problem:
+                fields[f"payload.{key}"] = problem
     if data.get("channel") is not None and not isinstance(data.get("channel"), str):
         fields["channel"] = "must be a channel name"
     return fields

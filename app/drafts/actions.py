@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app import db, jobs
 from app.drafts import settings as draft_settings
 from app.errors import Conflict, Invalid, NotFound
+from app.params import is_id
 from app.scoping import get_visible_customer, where_visible
 from assistant.drafting import (SCENARIOS, TONES, DraftRequest, DraftResult, build_contexts,
                                 default_templates, normalise_scenario, other_customer_names, parse_offers,
@@ -44,10 +45,10 @@ def parse_draft_body(body: Any) -> dict[str, Any]:
         raise Invalid("invalid draft request", {"body": "a JSON object"})
     fields: dict[str, str] = {}
     customer_id = body.get("customer_id")
-    if not isinstance(customer_id, int) or isinstance(customer_id, bool) or customer_id <= 0:
+    if not is_id(customer_id):
         fields["customer_id"] = "required, a customer id"
     task_id = body.get("task_id")
-    if task_id is not None and (not isinstance(task_id, int) or isinstance(task_id, bool)):
+    if task_id is not None and not is_id(task_id):
         fields["task_id"] = "a care task id"
     scenario = normalise_scenario(body.get("scenario")) if body.get("scenario") else None
     if body.get("scenario") and scenario is None:
@@ -136,7 +137,7 @@ def record_outcome(staff: Staff, draft_id: int, body: Any) -> Draft:
     if outcome not in allowed:
         fields["outcome"] = f"one of {', '.join(allowed)}"
     message_id = body.get("message_id")
-    if message_id is not None and (not isinstance(message_id, int) or isinstance(message_id, bool)):
+    if message_id is not None and not is_id(message_id):
         fields["message_id"] = "a message id"
     sent_text = body.get("text")
     if sent_text is not None and not isinstance(sent_text, str):
@@ -176,8 +177,11 @@ def record_outcome(staff: Staff, draft_id: int, body: Any) -> Draft:
         return draft
 
 
-def note_sent(session: Session, *, message_id: int, customer_id: int, **_: Any) -> None:
+def note_sent(session: Session, *, message_id: int, customer_id: int, source: str = "clerk",
+              **_: Any) -> None:
     """A clerk sent a message: if it comes from their fresh draft, record sent-as-is or edited."""
+    if source != "clerk":  # a campaign or automation in the clerk's name is not their draft's fate
+        return
     message = session.get(Message, message_id)
     if message is None or message.sender_id is None or message.type != "text":
         return
@@ -307,12 +311,12 @@ def start_batch(staff: Staff, body: Any) -> DraftBatch:
     scenario = normalise_scenario(body.get("scenario")) if body.get("scenario") else None
     ids = body.get("customer_ids")
     channel = body.get("channel")
-    if task_id is not None and (not isinstance(task_id, int) or isinstance(task_id, bool)):
+    if task_id is not None and not is_id(task_id):
         fields["task_id"] = "a care task id"
     if task_id is None:
         if scenario is None or scenario == "task":
             fields["scenario"] = f"one of {', '.join(s for s in SCENARIOS if s != 'task')} (or give task_id)"
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        if not isinstance(ids, list) or not ids or not all(is_id(i) for i in ids):
             fields["customer_ids"] = "a non-empty list of customer ids (or give task_id)"
         elif len(ids) > BATCH_LIMIT:
             fields["customer_ids"] = f"at most {BATCH_LIMIT}"

@@ -70,6 +70,7 @@ def add_manual_tag(session: Session, staff: Staff, customer: Customer, name: str
         link.set_by = staff.id
         link.reason = f"{staff.display_name} 手动添加"
     session.flush()
+    session.expire(customer, ["tags"])  # the answer lists the customer's tags: include this one
     return link
 
 
@@ -81,3 +82,4 @@ def remove_manual_tag(session: Session, customer: Customer, name: str) -> None:
     session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer.id, CustomerTag.tag_id == tag_id))
     # If a rule also sets this tag, it comes back now as the rule's (with its reason).
     retag(session, [customer.id])
+    session.expire(customer, ["tags"])

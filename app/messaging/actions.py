@@ -165,9 +165,13 @@ def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str
                         state=OutboxState.deferred if deferred else OutboxState.pending,
                         next_attempt_at=defer_until if deferred else now)
     session.add(entry)
-    conv.last_message_at = now
-    conv.last_message_preview = _preview(body, type)
-    conv.unread_count = 0
+    if source == "clerk":
+        # The clerk wrote in this thread: it moves up and what the customer said counts as seen.
+        # Campaigns, automations and task fallbacks leave the thread where it is, unread
+        # questions included, so a mass send never buries a message waiting for an answer.
+        conv.last_message_at = now
+        conv.last_message_preview = _preview(body, type)
+        conv.unread_count = 0
     session.flush()
     realtime.publish(session, realtime.clerk_room(clerk_id), realtime.MESSAGE_CREATED,
                      message_created(msg, conv))
@@ -180,7 +184,8 @@ def mark_contacted(session: Session, msg: Message, entry: OutboxEntry) -> None:
     """The message is on its way: it counts as contact now, and the dispatcher takes it."""
     session.execute(update(Customer).where(Customer.id == entry.customer_id)
                     .values(last_contacted_at=msg.created_at))
-    hooks.fire(session, hooks.MESSAGE_SENT, message_id=msg.id, customer_id=entry.customer_id)
+    hooks.fire(session, hooks.MESSAGE_SENT, message_id=msg.id, customer_id=entry.customer_id,
+               clerk_id=msg.sender_id, source=entry.payload.get("source", "clerk"))
     _dispatch_after_commit(session, entry)
 
 

@@ -7,11 +7,12 @@ from sqlalchemy import select
 from app import db
 from app.auth import current_staff, staff_required
 from app.errors import Invalid, NotFound
+from app.params import query_id, query_int
 from app.today.actions import record_outcome
 from app.config import brand_timezone
 from app.contact.service import load_config
 from app.today.query import SERVICE_ACTIONS, today_rows
-from assistant.policy import quiet_hours_end
+from assistant.policy import quiet_hours_end, until_label
 from app.today.serialize import today_item
 from models import Role, Staff, utcnow
 
@@ -21,25 +22,12 @@ MAX_LIMIT = 100
 DEFAULT_RECENT_DAYS = 3
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid("invalid parameter", {name: "must be a whole number"}) from None
-    if not low <= value <= high:
-        raise Invalid("invalid parameter", {name: f"must be between {low} and {high}"})
-    return value
-
-
 def _clerk_for(staff: Staff) -> int:
     """Clerks see their own list; a manager or head office names a clerk they may see."""
     if staff.role == Role.clerk:
         return staff.id
-    clerk_id = _int_arg("clerk_id", 0, 1, 2**62)
-    if not clerk_id:
+    clerk_id = query_id("clerk_id")
+    if clerk_id is None:
         raise Invalid("invalid parameter", {"clerk_id": "required for managers and head office"})
     s = db.session()
     stmt = select(Staff.id).where(Staff.id == clerk_id, Staff.role == Role.clerk)
@@ -54,14 +42,15 @@ def _clerk_for(staff: Staff) -> int:
 @staff_required()
 def today():
     staff = current_staff()
-    limit = _int_arg("limit", 10, 1, MAX_LIMIT)
-    recent_days = _int_arg("recent_days", current_app.config.get("TODAY_RECENT_DAYS", DEFAULT_RECENT_DAYS), 0, 365)
+    limit = query_int("limit", 10, low=1, high=MAX_LIMIT)
+    recent_days = query_int("recent_days", current_app.config.get("TODAY_RECENT_DAYS", DEFAULT_RECENT_DAYS),
+                            low=0, high=365)
     clerk_id = _clerk_for(staff)
     now = utcnow()
     zone = brand_timezone()
     rows = today_rows(db.session(), staff, clerk_id, now, limit, recent_days, now.astimezone(zone).date())
     quiet_end = quiet_hours_end(now, load_config(db.session()), str(zone))
-    until = quiet_end.astimezone(zone).strftime("%H:%M") if quiet_end else None
+    until = until_label(quiet_end, now, str(zone)) if quiet_end else None  # "09:00" or "明天 09:00"
     items = [today_item(r) for r in rows]
     for item in items:  # 催付 is a service message: it may go now; the rest waits for quiet hours to end
         item["send_after"] = until if until and item["action"] not in SERVICE_ACTIONS else None

@@ -70,11 +70,21 @@
   }
 
   const URL_ATTRS = new Set(["href", "src", "action", "formaction", "poster"]);
+  const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:", "tel:"]);
+
   function safeUrl(value) {
     // Only relative, http(s), mailto, tel and data:image URLs; never javascript: or similar.
-    const v = String(value).trim();
-    if (/^(https?:|mailto:|tel:|\/|\.|#|\?)/i.test(v) || /^data:image\//i.test(v)) return v;
-    if (!/^[a-z][a-z0-9+.-]*:/i.test(v)) return v;
+    // Judge the URL as the browser will read it: its parser drops tabs and newlines anywhere and
+    // control characters at the ends, so "java\tscript:" is javascript: to it.
+    const v = String(value).replace(/[\t\n\r]/g, "").replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "");
+    let url;
+    try {
+      url = new URL(v, document.baseURI);
+    } catch (_unparsable) {
+      return null;
+    }
+    if (SAFE_PROTOCOLS.has(url.protocol)) return v;
+    if (url.protocol === "data:" && /^data:image\//i.test(v)) return v;
     return null;
   }
 
@@ -146,19 +156,33 @@
     return dayKey(now()).slice(0, 7);
   }
 
+  /** ``iso`` as a Date with its brand-time "HH:MM" and how many brand days it is from today. */
+  function brandMoment(iso) {
+    const d = iso ? new Date(iso) : null;
+    if (!d || Number.isNaN(d.getTime())) return null;
+    const today = now();
+    const dayOffset = (Date.parse(dayKey(d)) - Date.parse(dayKey(today))) / 86400000;
+    const hm = d.toLocaleTimeString(state.locale, zoneOptions({ hour: "2-digit", minute: "2-digit", hour12: false }));
+    const monthDay = d.toLocaleDateString(state.locale, zoneOptions({ month: "numeric", day: "numeric" }));
+    return { d, hm, monthDay, dayOffset, sameYear: dayKey(d).slice(0, 4) === dayKey(today).slice(0, 4) };
+  }
+
   /** A short time for lists: 14:05 today, 昨天/Yesterday, else the date. */
   function shortTime(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    if (Number.isNaN(d.getTime())) return "";
-    const today = now();
-    const hm = d.toLocaleTimeString(state.locale, zoneOptions({ hour: "2-digit", minute: "2-digit", hour12: false }));
-    if (dayKey(d) === dayKey(today)) return hm;
-    if (dayKey(d) === dayKey(new Date(today.getTime() - 86400000))) return t("common.yesterday");
-    if (dayKey(d).slice(0, 4) === dayKey(today).slice(0, 4)) {
-      return d.toLocaleDateString(state.locale, zoneOptions({ month: "numeric", day: "numeric" }));
-    }
-    return d.toLocaleDateString(state.locale, zoneOptions({}));
+    const m = brandMoment(iso);
+    if (!m) return "";
+    if (m.dayOffset === 0) return m.hm;
+    if (m.dayOffset === -1) return t("common.yesterday");
+    return m.sameYear ? m.monthDay : m.d.toLocaleDateString(state.locale, zoneOptions({}));
+  }
+
+  /** When something will happen: 09:00 today, 明天/Tomorrow 09:00, else the date and time. */
+  function laterTime(iso) {
+    const m = brandMoment(iso);
+    if (!m) return "";
+    if (m.dayOffset === 0) return m.hm;
+    if (m.dayOffset === 1) return `${t("common.tomorrow")} ${m.hm}`;
+    return `${m.monthDay} ${m.hm}`;
   }
 
   function dateTime(iso) {
@@ -303,7 +327,7 @@
   }
 
   window.DaogouCore = {
-    state, api, t, el, yuan, now, period, shortTime, dateTime, clientId, toast, label, loginForm, whoAmI,
+    state, api, t, el, yuan, now, period, shortTime, laterTime, dateTime, clientId, toast, label, loginForm, whoAmI,
     setLocale, loadCatalogue, logout, preferredLocale, profileSheet,
     set onUnauthorized(fn) { state.onUnauthorized = fn; },
     get locale() { return state.locale; },

@@ -21,6 +21,7 @@
     yuan: core.yuan,
     shortTime: core.shortTime,
     dateTime: core.dateTime,
+    laterTime: core.laterTime,
     now: core.now,
     period: core.period,
     clientId: core.clientId,

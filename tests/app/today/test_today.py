@@ -124,6 +124,9 @@ def test_before_nine_the_clerk_sees_the_whole_plan_marked_to_send_after_quiet_ho
     clock.travel_to("2026-11-18 09:00")
     body = client.get("/api/v1/today").get_json()
     assert body["quiet_hours"] is None and all(i["send_after"] is None for i in body["items"])
+    clock.travel_to("2026-11-18 22:30")
+    body = client.get("/api/v1/today").get_json()
+    assert body["quiet_hours"] == {"until": "明天 09:00"} and body["items"][0]["send_after"] == "明天 09:00"
 
 
 def test_a_suggestion_skipped_after_midnight_stays_skipped_all_that_day_in_shanghai(client, auth, book, clock):

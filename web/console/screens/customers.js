@@ -47,7 +47,10 @@
 
       function row(c) {
         const stageTag = (c.tags || []).find((tag) => tag.group === "stage");
-        const others = (c.tags || []).filter((tag) => tag.group !== "stage").slice(0, TAGS_SHOWN);
+        // The clerk's own tags always show; then the most useful rule tags, up to TAGS_SHOWN in all.
+        const manual = (c.tags || []).filter((tag) => tag.source === "manual");
+        const rules = (c.tags || []).filter((tag) => tag.group !== "stage" && tag.source !== "manual");
+        const others = [...manual, ...rules.slice(0, Math.max(0, TAGS_SHOWN - manual.length))];
         const tagLine = el("div", { class: "tags-inline" }, others.map((tag) =>
           el("span", { class: `tag ${tag.source}`, title: tag.reason || "" }, el("span", { class: "tag-label" }, tag.label))));
         const addTag = el("button", { type: "button", class: "link", onclick: (ev) => { ev.stopPropagation(); askTag(c, item); } },

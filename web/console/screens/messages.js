@@ -40,9 +40,12 @@
   }
 
   // Conversation list ------------------------------------------------------------------------
+  /** Threads waiting for an answer first (the same order as the server's), then newest. */
   function sortedConversations() {
+    const waiting = (c) => (c.unread_count > 0 ? 1 : 0);
     const key = (c) => c.last_message_at || "";
-    return [...state.conversations.values()].sort((a, b) => (key(b) > key(a) ? 1 : key(b) < key(a) ? -1 : b.id - a.id));
+    return [...state.conversations.values()].sort((a, b) => (waiting(b) - waiting(a))
+      || (key(b) > key(a) ? 1 : key(b) < key(a) ? -1 : b.id - a.id));
   }
 
   function conversationRow(ctx, c) {
@@ -133,7 +136,7 @@
     if (status === "scheduled") {
       const until = m.payload && m.payload.deferred_until;
       parts.push(ctx.el("span", { class: "deferred-note" },
-        ctx.t("messages.status.scheduled_until", { time: until ? ctx.shortTime(until) : "" })));
+        ctx.t("messages.status.scheduled_until", { time: until ? ctx.laterTime(until) : "" })));
       if (m.id) {
         parts.push(ctx.el("button", { type: "button", class: "link cancel-send", onclick: () => cancelScheduled(ctx, m) },
           ctx.t("messages.cancel_send")));
