@@ -21,18 +21,17 @@ to the line exactly.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from models.money import parse_yuan, yuan
+
 KINDS = ("percent", "fixed", "tier", "exclusion")
 MAX_RATE_BP = 10_000
 MAX_FIXED_FEN = 100_000_00  # ¥100,000 per order is already a typo, not a bonus
-_YUAN = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
 _INT64_SAFE = 2**62
 SMALL_BATCH = 50  # orders; below this, plain Python beats pandas' fixed costs
 
@@ -58,22 +57,6 @@ class RuleSpec:
         return 2 if self.sku else 1 if self.category else 0
 
 
-def parse_yuan(value: Any) -> int | None:
-    """"268.00" (or 268) → 26800 fen; None when it is not an amount with at most 2 decimals."""
-    if isinstance(value, bool) or value is None:
-        return None
-    text = str(value).strip()
-    if not _YUAN.match(text):
-        return None
-    try:
-        return int((Decimal(text) * 100).to_integral_exact())
-    except InvalidOperation:
-        return None
-
-
-def yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

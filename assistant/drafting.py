@@ -24,7 +24,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +40,7 @@ from models import (CareTask, Customer, CustomerScore, CustomerTag, Draft, Follo
                     Staff, Store, Tag)
 from models.commerce import PAID_STATUSES
 from models.drafting import DraftSource
+from models.money import parse_yuan, yuan
 
 TEMPLATES_PATH = Path(__file__).resolve().parent / "templates" / "zh-CN.json"
 
@@ -87,19 +87,8 @@ def normalise_scenario(value: str | None) -> str | None:
     return value if value in SCENARIOS else SCENARIO_ALIASES.get(value)
 
 
-def yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
 def _fen(value: Any) -> int | None:
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        return None
-    return int(amount * 100)
+    return parse_yuan(value, negative=False)
 
 
 # Offers ---------------------------------------------------------------------------------------
@@ -499,8 +488,7 @@ def build_contexts(session: Session, requests: Sequence[DraftRequest], settings:
     owners = {row.customer_id: row for row in session.execute(
         select(FollowerBinding.customer_id, Staff.id.label("clerk_id"), Staff.display_name, Store.name.label("store"))
         .join(Staff, Staff.id == FollowerBinding.clerk_id).outerjoin(Store, Store.id == Staff.store_id)
-        .where(FollowerBinding.customer_id.in_(ids), FollowerBinding.is_owner.is_(True),
-               FollowerBinding.ended_at.is_(None)))}
+        .where(FollowerBinding.customer_id.in_(ids), FollowerBinding.current_owner()))}
     asked_clerks = {r.clerk_id for r in requests if r.clerk_id}
     clerks = {row.id: row for row in session.execute(
         select(Staff.id, Staff.display_name, Store.name.label("store"))

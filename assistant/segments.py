@@ -232,7 +232,7 @@ def _address(cond, op, path, ctx):
 
 def _owner(clerk_clause):
     return Customer.id.in_(select(FollowerBinding.customer_id).where(
-        FollowerBinding.is_owner.is_(True), FollowerBinding.ended_at.is_(None), clerk_clause))
+        FollowerBinding.current_owner(), clerk_clause))
 
 
 def _store(cond, op, path, ctx):

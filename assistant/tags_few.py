@@ -17,9 +17,7 @@ import pandas as pd
 
 from assistant.tag_rules import TagRules
 from assistant.categories import category_label
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+from models.money import yuan
 
 
 def _days_since(when: dt.datetime | None, today: dt.date, tz: ZoneInfo) -> int | None:
@@ -83,7 +81,7 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
 
         if paid == 0:
             stage = "prospect"
-            reason = f"未有成功付款，有未付款订单 ¥{_yuan(int(unpaid))}" if unpaid and unpaid > 0 else "未有成功付款"
+            reason = f"未有成功付款，有未付款订单 ¥{yuan(int(unpaid))}" if unpaid and unpaid > 0 else "未有成功付款"
         elif since is not None and cycle_days is not None and since >= cycle_days:
             stage, reason = "dormant", f"{cycle_txt}，上次购买 {since_s} 天前"
         elif paid >= max(2, rules.fan_min_paid_orders) and reply is not None and reply <= rules.fan_replied_within_days:
@@ -108,13 +106,13 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
             else:
                 band, rule_txt = "sleeping", f"沉睡 {band_rule.active_days}–{band_rule.lost_days} 天"
             add(f"rfm:{band}", f"{category_label(main) if main is not None else '全部'}：上次购买 {since_s} 天前（{rule_txt}），"
-                               f"已付款 {paid} 单，¥{_yuan(spent)}")
+                               f"已付款 {paid} 单，¥{yuan(spent)}")
             if cycle_usage is not None:
                 remaining = cycle_days - since
                 if 1 <= remaining <= rules.replenish_within_days:
                     add("replenish_due", f"{cycle_qty} 件 × {int(cycle_usage)} 天，还剩 {remaining} 天用完（上次购买 {since_s} 天前）")
         if unpaid is not None and unpaid >= rules.unpaid_min_yuan * 100:
-            add("unpaid", f"未付款订单 ¥{_yuan(int(unpaid))}（≥ ¥{rules.unpaid_min_yuan}）")
+            add("unpaid", f"未付款订单 ¥{yuan(int(unpaid))}（≥ ¥{rules.unpaid_min_yuan}）")
         found = campus.search(address or "")
         if found:
             add("campus", f"收货地址含「{found.group(1)}」")
@@ -123,13 +121,13 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
             if ahead is not None:
                 add("birthday_soon", f"生日 {birthday.month} 月 {birthday.day} 日，" + ("就是今天" if ahead == 0 else f"还有 {ahead} 天"))
         if paid > 0 and spent >= max(high_value_min_fen, 1):
-            add("high_value", f"累计消费 ¥{_yuan(spent)}，位列前 {rules.high_value_top_percent:g}%（≥ ¥{_yuan(high_value_min_fen)}）")
+            add("high_value", f"累计消费 ¥{yuan(spent)}，位列前 {rules.high_value_top_percent:g}%（≥ ¥{yuan(high_value_min_fen)}）")
         total_spend, total_qty = totals[cid] if cid in totals else (0, 0)
         if total_qty > 0:
             avg = round(total_spend / total_qty)
             band = "price:low" if avg < rules.price_band_low_yuan * 100 else (
                 "price:high" if avg >= rules.price_band_high_yuan * 100 else "price:mid")
-            add(band, f"平均单件 ¥{_yuan(int(avg))}")
+            add(band, f"平均单件 ¥{yuan(int(avg))}")
         if main is not None and total_spend > 0:
             share = max(spend_by_cat[cid])[0]
             add(f"affinity:{main}", f"{category_label(main)} 占消费 {round(share / total_spend * 100)}%")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ColumnElement, ForeignKey, Index, String, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, str_enum, utcnow
@@ -102,6 +102,11 @@ class FollowerBinding(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))  # deleted_by_customer, handover…
 
     customer: Mapped[Customer] = relationship(back_populates="bindings")
+
+    @classmethod
+    def current_owner(cls) -> ColumnElement[bool]:
+        """"This binding makes its clerk the customer's owner now" — the one home of that rule."""
+        return and_(cls.is_owner.is_(True), cls.ended_at.is_(None))
 
 
 class CustomerOptOut(Base):

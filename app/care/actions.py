@@ -20,7 +20,7 @@ from app.care.segments import segment_customer_ids
 from app.params import is_id
 from app.errors import Forbidden, Invalid, NotFound
 from assistant.drafting import BoundedSandbox, render_bounded
-from models import (CareTask, CareTaskTarget, Customer, FollowerBinding, Order, Product, Role,
+from models import (CareTask, CareTaskTarget, FollowerBinding, Order, Product, Role,
                     Segment, Staff, utcnow)
 from models.commerce import PAID_STATUSES
 
@@ -93,7 +93,7 @@ def create_care_task(session: Session, staff: Staff, data: dict[str, Any],
     session.add(task)
     session.flush()
     owner = (select(FollowerBinding.customer_id, FollowerBinding.clerk_id)
-             .where(FollowerBinding.is_owner.is_(True), FollowerBinding.ended_at.is_(None))
+             .where(FollowerBinding.current_owner())
              .subquery())
     member_ids = members.subquery()
     session.execute(insert(CareTaskTarget).from_select(

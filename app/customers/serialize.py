@@ -4,16 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.i18n import negotiate_locale, t
+from models.money import yuan
 from models import Customer, CustomerTag, FollowerBinding, Order
 
 
-def yuan(fen: int | None) -> str | None:
-    """Money on the wire: a decimal string in yuan ("268.00")."""
-    if fen is None:
-        return None
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 def customer_summary(c: Customer) -> dict[str, Any]:

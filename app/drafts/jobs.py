@@ -49,8 +49,7 @@ def _draft_chunk(batch_id: int, customer_ids: list[int], scenario: str, channel:
     with database.Session() as s:
         task = task_brief(s.get(CareTask, task_id)) if task_id else None
         channels = dict(s.execute(select(FollowerBinding.customer_id, FollowerBinding.channel).where(
-            FollowerBinding.customer_id.in_(customer_ids), FollowerBinding.is_owner.is_(True),
-            FollowerBinding.ended_at.is_(None))).all())
+            FollowerBinding.customer_id.in_(customer_ids), FollowerBinding.current_owner())).all())
         requests = [DraftRequest(cid, scenario, channel or channels.get(cid, "wecom"), task=task) for cid in customer_ids]
         settings = draft_settings.drafting_settings(s)
         now = utcnow()

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app import hooks
 from app.i18n import t
 from app.ingest import validate as v
+from models.money import yuan
 from models import (ChannelIdentity, Customer, FollowerBinding, Order, OrderItem, Product, Role,
                     Staff, Store, can_transition, utcnow)
 
@@ -484,7 +485,7 @@ def _next_state(current: dict[str, Any] | None, values: dict[str, Any], cols: di
             field = "status" if status == cols["status"] else "refund_amount"
             errors[field] = t("ingest.backward_status", current=current["status"], new=status)
     if refund < state["refund_amount_fen"]:
-        errors["refund_amount"] = t("ingest.refund_decreased", recorded=_yuan(state["refund_amount_fen"]))
+        errors["refund_amount"] = t("ingest.refund_decreased", recorded=yuan(state["refund_amount_fen"]))
     if refund > amount:
         errors["refund_amount"] = t("ingest.refund_above_amount")
     if refund and status in UNPAID:
@@ -508,5 +509,3 @@ def _next_state(current: dict[str, Any] | None, values: dict[str, Any], cols: di
     return state
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"

@@ -27,8 +27,7 @@ MAX_TEXT_CHARS = 2000
 
 def owner_clerk_id(session: Session, customer_id: int) -> int | None:
     return session.scalar(select(FollowerBinding.clerk_id).where(
-        FollowerBinding.customer_id == customer_id, FollowerBinding.is_owner.is_(True),
-        FollowerBinding.ended_at.is_(None)))
+        FollowerBinding.customer_id == customer_id, FollowerBinding.current_owner()))
 
 
 def owner_clerk_ids(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
@@ -37,8 +36,7 @@ def owner_clerk_ids(session: Session, customer_ids: Sequence[int]) -> dict[int, 
     out: dict[int, int] = {}
     for i in range(0, len(ids), 900):
         out.update(session.execute(select(FollowerBinding.customer_id, FollowerBinding.clerk_id).where(
-            FollowerBinding.customer_id.in_(ids[i:i + 900]), FollowerBinding.is_owner.is_(True),
-            FollowerBinding.ended_at.is_(None))).all())
+            FollowerBinding.customer_id.in_(ids[i:i + 900]), FollowerBinding.current_owner())).all())
     return out
 
 

@@ -193,8 +193,7 @@ def _tell_owners(session: Session, customer_ids: list[int]) -> None:
 
     owners = session.execute(
         select(FollowerBinding.clerk_id, FollowerBinding.customer_id)
-        .where(FollowerBinding.customer_id.in_(customer_ids), FollowerBinding.is_owner.is_(True),
-               FollowerBinding.ended_at.is_(None))).all()
+        .where(FollowerBinding.customer_id.in_(customer_ids), FollowerBinding.current_owner())).all()
     by_clerk: dict[int, list[int]] = {}
     for clerk_id, customer_id in owners:
         by_clerk.setdefault(clerk_id, []).append(customer_id)
