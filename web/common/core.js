@@ -151,6 +151,13 @@
     return d.toLocaleDateString("en-CA", zoneOptions({ year: "numeric", month: "2-digit", day: "2-digit" }));
   }
 
+  /** A datetime-local input's value ("2026-11-20T10:30") for ``d`` in the brand's timezone:
+   * the server reads a time without an offset in that zone. */
+  function localInput(d) {
+    return d.toLocaleString("sv-SE", zoneOptions({ year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hour12: false })).replace(" ", "T").slice(0, 16);
+  }
+
   /** The current month in the brand's timezone, "2026-11". */
   function period() {
     return dayKey(now()).slice(0, 7);
@@ -327,7 +334,7 @@
   }
 
   window.DaogouCore = {
-    state, api, t, el, yuan, now, period, shortTime, laterTime, dateTime, clientId, toast, label, loginForm, whoAmI,
+    state, api, t, el, yuan, now, period, localInput, shortTime, laterTime, dateTime, clientId, toast, label, loginForm, whoAmI,
     setLocale, loadCatalogue, logout, preferredLocale, profileSheet,
     set onUnauthorized(fn) { state.onUnauthorized = fn; },
     get locale() { return state.locale; },

@@ -9,7 +9,7 @@
 
   const ctx = {
     api: core.api, t: core.t, el: core.el, yuan: core.yuan, shortTime: core.shortTime,
-    dateTime: core.dateTime, now: core.now, period: core.period, toast: core.toast, clientId: core.clientId, me: null,
+    dateTime: core.dateTime, now: core.now, period: core.period, localInput: core.localInput, toast: core.toast, clientId: core.clientId, me: null,
     get locale() { return core.locale; },
     navigate,
     // Head office does not chat; both open the customer's profile.

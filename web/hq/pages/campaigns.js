@@ -54,7 +54,7 @@ DaogouHQ.registerPage("campaigns", {
       el("thead", {}, el("tr", {}, ["hq.campaigns.name", "hq.campaigns.channel", "hq.staff.status", "hq.campaigns.planned",
         "hq.campaigns.holdout", "hq.actions"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, list.campaigns.map((c) => el("tr", { "data-campaign": c.id },
-        el("td", {}, c.name), el("td", {}, c.channel), el("td", {}, el("span", { class: "pill" }, c.status)),
+        el("td", {}, c.name), el("td", {}, c.channel), el("td", {}, el("span", { class: "pill", "data-status": c.status }, t(`hq.campaigns.status.${c.status}`))),
         el("td", {}, String(Object.values(c.counts).reduce((a, b) => a + b, 0))), el("td", {}, `${c.holdout_pct}%`),
         el("td", {},
           c.status === "planned" && ctx.me.role === "hq" ? el("button", { type: "button", class: "link", onclick: async () => {

@@ -12,8 +12,7 @@ DaogouHQ.registerPage("tasks", {
     const errorLine = (err) => `${err.error}${Object.keys(err.fields || {}).length ? "：" : ""}${Object.entries(err.fields || {}).map(([k, v]) => `${k} ${v}`).join("；")}`;
 
     if (ctx.me.role === "hq") {
-      const inTwoDays = new Date(Date.now() + 2 * 86400000);
-      const local = new Date(inTwoDays.getTime() - inTwoDays.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+      const local = ctx.localInput(new Date(ctx.now().getTime() + 2 * 86400000));  // brand time, as the server reads it
       const f = {
         title: el("input", { name: "title", required: true }),
         goal: el("input", { name: "goal" }),
@@ -57,7 +56,8 @@ DaogouHQ.registerPage("tasks", {
       return el("tr", { "data-task": task.id },
         el("td", {}, el("a", { href: "#tasks", onclick: (ev) => { ev.preventDefault(); showProgress(task); } }, task.title)),
         el("td", {}, task.scenario || "—"), el("td", {}, ctx.dateTime(task.deadline)),
-        el("td", {}, el("span", { class: `pill ${task.status === "open" ? "on" : ""}` }, task.status)),
+        el("td", {}, el("span", { class: `pill ${task.status === "open" ? "on" : ""}`, "data-status": task.status },
+          t(`hq.tasks.status.${task.status}`))),
         el("td", {}, `${reached}/${total}`), el("td", {}, String(c.bought || 0)),
         el("td", {}, task.status === "open" && ctx.me.role === "hq"
           ? el("button", { type: "button", class: "link", onclick: async () => {
