@@ -130,3 +130,11 @@ def inbound(url: str, customer_id: int, body: str, **extra) -> dict:
     resp = requests.post(f"{url}/testing/inbound", json={"customer_id": customer_id, "body": body, **extra}, timeout=10)
     resp.raise_for_status()
     return resp.json()
+
+
+def sign_in(page, url: str, username: str, password: str = "demo") -> None:
+    """Open ``url`` in the browser ``page`` and log in through the login form there."""
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form.login button[type=submit]")

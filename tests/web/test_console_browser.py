@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.web.live import inbound, login
+from tests.web.live import inbound, login, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -186,10 +186,7 @@ def test_head_office_manages_staff_with_a_handover(live, browser):
     page = context.new_page()
     page.set_default_timeout(WAIT)
     try:
-        page.goto(f"{server.url}/hq/")
-        page.fill("input[name=username]", "hq")
-        page.fill("input[name=password]", "demo")
-        page.click("form.login button[type=submit]")
+        sign_in(page, f"{server.url}/hq/", "hq")
         page.wait_for_selector(".sidenav a[data-page=staff]")
         shot(page, "20-hq-home")
         page.click(".sidenav a[data-page=staff]")

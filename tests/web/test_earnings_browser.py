@@ -6,9 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import requests
 
 from models.base import utcnow
-import requests
+from tests.web.live import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -56,10 +57,7 @@ def test_clerk_sees_earnings_and_is_told_live(live, browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.set_default_timeout(WAIT)
     try:
-        page.goto(f"{server.url}/console/")
-        page.fill("input[name=username]", "clerk1")
-        page.fill("input[name=password]", "demo")
-        page.click("form.login button[type=submit]")
+        sign_in(page, f"{server.url}/console/", "clerk1")
         page.wait_for_selector(".topbar .conn.on")
         page.click(".tab[data-screen=earnings]")
         page.wait_for_selector(".earnings-orders li[data-order]")
@@ -91,10 +89,7 @@ def test_head_office_sees_leaderboard_statement_and_rules(live, browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.set_default_timeout(WAIT)
     try:
-        page.goto(f"{server.url}/hq/")
-        page.fill("input[name=username]", "hq")
-        page.fill("input[name=password]", "demo")
-        page.click("form.login button[type=submit]")
+        sign_in(page, f"{server.url}/hq/", "hq")
         page.click("a[data-page=commission]")
         page.wait_for_selector(".commission-boards table.grid td:has-text('王小美')")
         page.wait_for_selector(".commission-statement td:has-text('护肤 5%')")

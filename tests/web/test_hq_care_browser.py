@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.live import login
+from tests.web.live import login, sign_in
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hq"
@@ -34,10 +34,7 @@ def test_head_office_reads_task_and_campaign_statuses_in_chinese(live, browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.set_default_timeout(15_000)
     try:
-        page.goto(f"{server.url}/hq/")
-        page.fill("input[name=username]", "hq")
-        page.fill("input[name=password]", "demo")
-        page.click("form.login button[type=submit]")
+        sign_in(page, f"{server.url}/hq/", "hq")
         page.click("a[data-page=tasks]")
         pill = page.locator("tr[data-task] [data-status=open]")
         pill.wait_for()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.live import LiveServer, login, migrate_and_seed
+from tests.web.live import LiveServer, login, migrate_and_seed, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -44,10 +44,7 @@ def test_head_office_sees_results_and_edits_templates(live, browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.set_default_timeout(WAIT)
     try:
-        page.goto(f"{server.url}/hq/")
-        page.fill("input[name=username]", "hq")
-        page.fill("input[name=password]", "demo")
-        page.click("form.login button[type=submit]")
+        sign_in(page, f"{server.url}/hq/", "hq")
         page.click(".sidenav a[data-page=drafts]")
         page.wait_for_selector("[data-part=stats] table.grid tbody tr")
         variants = page.eval_on_selector_all("[data-part=stats] tbody tr", "rows => rows.map(r => r.dataset.variant)")
