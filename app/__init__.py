@@ -20,7 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Infrastructure first, then the domain areas, then the web shell and CLI.
     from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, params, realtime, web
     from app import (care, channels, commission, console, contact, customers, demo, drafts,
-                     followers, ingest, messaging, model, staff, today)
+                     followers, ingest, messaging, model, reception, staff, today)
 
     logs.init_app(app)
     errors.init_app(app)
@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     drafts.init_app(app)
     contact.init_app(app)
     channels.init_app(app)
+    reception.init_app(app)
     followers.init_app(app)
     care.init_app(app)
     commission.init_app(app)

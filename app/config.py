@@ -51,6 +51,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SCHEDULER_ENABLED": env.get("SCHEDULER_ENABLED", "1") == "1",
         "HOST": env.get("HOST", "127.0.0.1"),
         "PORT": int(env.get("PORT", "5000")),
+        # Where people reach this deployment (https://daogou.example.com): links in WeCom notices
+        # to clerks and in customers' personal pages. Unset: links are left out.
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "").rstrip("/") or None,
         "BRAND_NAME": env.get("BRAND_NAME", "导购演示品牌"),
         "BRAND_TIMEZONE": env.get("BRAND_TIMEZONE", "Asia/Shanghai"),
         "DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "zh-CN"),

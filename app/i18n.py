@@ -7,6 +7,7 @@ with ``str.format``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, jsonify, request, session
@@ -50,6 +51,26 @@ def t(key: str, locale: str | None = None, **params: object) -> str:
     loc = locale or negotiate_locale()
     text = catalogues.get(loc, {}).get(key) or catalogues["zh-CN"].get(key) or key
     return text.format(**params) if params else text
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def field_sentences(errors: dict[str, str], prefix: str) -> dict[str, str]:
+    """A validator's ``{path: reason}`` as sentences a person reads, keyed by the same paths.
+
+    The sentence for ``tiers[1].from`` is ``<prefix>.tiers.from`` in the catalogue, formatted with
+    ``n``, the 1-based position of the first index; a path the catalogue does not know keeps the
+    validator's reason (it names something no form sends: an integrator reads it).
+    """
+    catalogues = current_app.extensions["daogou.i18n"]
+    texts = {**catalogues["zh-CN"], **catalogues.get(negotiate_locale(), {})}
+    out = {}
+    for path, reason in errors.items():
+        text = texts.get(f"{prefix}.{_INDEX.sub('', path)}")
+        index = _INDEX.search(path)
+        out[path] = text.format(n=int(index.group(1)) + 1 if index else "") if text else reason
+    return out
 
 
 def _catalogue(locale: str):

@@ -26,7 +26,11 @@ MESSAGE_STATUS = "message.status"
 TASK_ASSIGNED = "task.assigned"
 COMMISSION_EARNED = "commission.earned"
 TODAY_UPDATED = "today.updated"
-EVENTS = (MESSAGE_CREATED, MESSAGE_STATUS, TASK_ASSIGNED, COMMISSION_EARNED, TODAY_UPDATED)
+CONVERSATION_CLAIMED = "conversation.claimed"      # a pooled thread was taken (or handed over)
+CONVERSATION_ESCALATED = "conversation.escalated"  # a customer has waited past the brand's threshold
+CONVERSATION_POOLED = "conversation.pooled"        # a thread was put into a pool (a transfer to a store)
+EVENTS = (MESSAGE_CREATED, MESSAGE_STATUS, TASK_ASSIGNED, COMMISSION_EARNED, TODAY_UPDATED,
+          CONVERSATION_CLAIMED, CONVERSATION_ESCALATED, CONVERSATION_POOLED)
 
 socketio = SocketIO()
 
@@ -94,6 +98,11 @@ def clerk_room(clerk_id: int) -> str:
 
 def store_room(store_id: int) -> str:
     return f"store:{store_id}"
+
+
+def pool_room(store_id: int) -> str:
+    """Everyone who may claim a conversation from the store's pool (its clerks and manager)."""
+    return f"pool:{store_id}"
 
 
 def publish(session: Session, room: str, name: str, payload: dict[str, Any]) -> ConsoleEvent:

@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/", "index", lambda: redirect("/console/"))
     app.add_url_rule("/console/", "console", lambda: page("console/index.html"))
     app.add_url_rule("/hq/", "hq", lambda: page("hq/index.html"))
+    app.add_url_rule("/console/sw.js", "console_worker", service_worker)
     app.add_url_rule("/static/<version>/<path:path>", "static_file", static_file)
     app.after_request(_never_framed)
 
@@ -51,6 +52,15 @@ def page(relative: str) -> Response:
         "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
         "connect-src 'self' ws: wss:; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
         "form-action 'self'")
+    return resp
+
+
+def service_worker() -> Response:
+    """The console's service worker, at the console's own path so that it may control it."""
+    script = (WEB_DIR / "console" / "sw.js").read_text(encoding="utf-8")
+    resp = Response(script.replace("{{V}}", current_app.extensions["daogou.web_version"]),
+                    mimetype="application/javascript")
+    resp.headers["Cache-Control"] = "no-cache"  # a deploy must reach the browser at once
     return resp
 
 

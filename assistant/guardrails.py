@@ -1,17 +1,22 @@
 """Checks every drafted message passes before a clerk sees it, and the channel framing.
 
 A draft may only quote prices of the products it was given, offers head office configured, and the
-customer's own unpaid order; it may not carry another customer's name or any phone number that is
-not the customer's own; it must fit the channel (SMS segments, 【signature】 first, 回T退订 on
-marketing) and avoid the banned words (广告法 absolute claims and the brand's own list).
-Each failed check is a ``Violation`` whose ``detail`` is worded for the model's retry prompt.
+customer's own unpaid order — a price in any form a Chinese sentence writes it (¥99, 99元, 99块,
+9块9, 九块九, 只要9.9: ``assistant.price_mentions``); a model's draft may name only the products it
+was given or the customer bought (``assistant.product_mentions``); no draft may carry another
+customer's name or any phone number that is not the customer's own; it must fit the channel (SMS
+segments, 【signature】 first, 回T退订 on marketing) and avoid the banned words (广告法 absolute
+claims and the brand's own list). Each failed check is a ``Violation`` whose ``detail`` is worded
+for the model's retry prompt.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+
+from assistant.price_mentions import price_mentions
+from assistant.product_mentions import unnamed_products
 
 # Chinese SMS: one message holds 70 characters; a long message is split into 67-character parts
 # (3 characters of each part carry the concatenation header). Operators bill per part.
@@ -31,7 +36,6 @@ DEFAULT_BANNED_WORDS = (
     "最后一天", "错过再等一年", "点击领取", "免费领取",
 )
 
-_MONEY = re.compile(r"(?:[¥￥]|RMB|人民币)\s*(\d+(?:\.\d{1,2})?)|(\d+(?:\.\d{1,2})?)\s*(?:元|块钱)", re.I)
 _DISCOUNTS = (
     re.compile(r"满\s*\d+(?:\.\d+)?\s*元?\s*[减送]\s*\d+(?:\.\d+)?\s*元?"),
     re.compile(r"\d+(?:\.\d+)?\s*折"),
@@ -45,9 +49,13 @@ _PHONE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
 _BRACKETED = re.compile(r"【[^】]{1,20}】")
 
 
+VIOLATION_CODES = ("price", "discount", "coupon", "other_customer", "phone", "length", "signature", "opt_out",
+                   "banned_word", "unknown_product")
+
+
 @dataclass(frozen=True)
 class Violation:
-    code: str    # price, discount, coupon, other_customer, phone, length, signature, opt_out, banned_word, unknown_product
+    code: str    # one of VIOLATION_CODES
     detail: str  # zh-CN, names what was wrong so the model can fix it on the retry
 
     def __str__(self) -> str:
@@ -122,13 +130,7 @@ class Allowances:
     coupons_allowed: bool = False
     product_skus: set[str] = field(default_factory=set)
     own_phone: str | None = None
-
-
-def _fen(number: str) -> int | None:
-    try:
-        return int((Decimal(number) * 100).to_integral_value())
-    except InvalidOperation:
-        return None
+    product_names: tuple[str, ...] = ()  # the products it may name: offered, or bought by this customer
 
 
 def _normal(s: str) -> str:
@@ -138,8 +140,13 @@ def _normal(s: str) -> str:
 def check(text: str, rules: ChannelRules, allowances: Allowances, *,
           banned_words: Iterable[str] = DEFAULT_BANNED_WORDS,
           other_customer_names: Iterable[str] = (),
-          featured_skus: Iterable[str] = ()) -> list[Violation]:
-    """Every rule ``text`` breaks (empty when it may be shown to the clerk)."""
+          featured_skus: Iterable[str] = (),
+          catalogue_names: Iterable[str] | None = None) -> list[Violation]:
+    """Every rule ``text`` breaks (empty when it may be shown to the clerk).
+
+    ``catalogue_names`` turns on the check of products named in the text (model drafts: a
+    template names products only through its variables).
+    """
     found: list[Violation] = []
     found += _money(text, allowances)
     found += _discounts(text, allowances)
@@ -152,17 +159,15 @@ def check(text: str, rules: ChannelRules, allowances: Allowances, *,
     for sku in featured_skus:
         if sku not in allowances.product_skus:
             found.append(Violation("unknown_product", f"商品 {sku} 不在可推荐的商品里"))
+    if catalogue_names is not None:
+        for name in unnamed_products(text, allowances.product_names, catalogue_names):
+            found.append(Violation("unknown_product", f"提到了“{name}”，它不在可推荐的商品里；只能用列出的商品名称"))
     return found
 
 
 def _money(text: str, allowances: Allowances) -> list[Violation]:
-    found = []
-    for match in _MONEY.finditer(text):
-        number = match.group(1) or match.group(2)
-        fen = _fen(number)
-        if fen is not None and fen not in allowances.amounts_fen:
-            found.append(Violation("price", f"金额“{match.group(0).strip()}”不在商品价格或已配置的优惠里"))
-    return found
+    return [Violation("price", f"金额“{m.text}”不在商品价格或已配置的优惠里")
+            for m in price_mentions(text) if m.fen not in allowances.amounts_fen]
 
 
 def _discounts(text: str, allowances: Allowances) -> list[Violation]:

@@ -12,6 +12,9 @@ nightly retag) go through the same code.
 """
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +22,21 @@ from assistant.categories import CATEGORIES
 from assistant.tag_rules import TagRules
 
 STAGES = ("prospect", "new", "repeat", "dormant", "fan")
+# 老客: this many paid orders or more. Stages, tags, Today's reasons, drafts and the demo's
+# segments all ask ``is_repeat``; none of them writes the number again.
+REPEAT_MIN_PAID_ORDERS = 2
+
+
+def is_repeat(paid_orders):
+    """Whether a customer with ``paid_orders`` paid orders is a 老客 (an int or a whole column)."""
+    return paid_orders >= REPEAT_MIN_PAID_ORDERS
+
+
+def days_since(when: dt.datetime | None, today: dt.date, zone: ZoneInfo) -> int | None:
+    """Whole calendar days in the brand's timezone from ``when`` to ``today`` (None when never)."""
+    if when is None:
+        return None
+    return (today - when.astimezone(zone).date()).days
 
 
 def purchase_cycles(last_items: pd.DataFrame, rules: TagRules) -> pd.DataFrame:
@@ -64,9 +82,9 @@ def lifecycle_stages(frame: pd.DataFrame, rules: TagRules) -> pd.Series:
     dormant = (paid >= 1) & (np.nan_to_num(since, nan=-1.0) >= np.nan_to_num(cycle, nan=np.inf))
     replied = pd.to_numeric(frame["days_since_reply"], errors="coerce").to_numpy(dtype="float64")
     engaged = np.nan_to_num(replied, nan=np.inf) <= rules.fan_replied_within_days
-    fan = (paid >= max(2, rules.fan_min_paid_orders)) & engaged
+    fan = is_repeat(paid) & (paid >= rules.fan_min_paid_orders) & engaged
     stage = np.select(
-        [paid == 0, dormant, fan, paid >= 2],
+        [paid == 0, dormant, fan, is_repeat(paid)],
         ["prospect", "dormant", "fan", "repeat"],
         default="new",
     )

@@ -17,7 +17,9 @@ Rules, in the order they are checked:
 6. platform caps: WeCom mass messages ≈ 1 per customer per day; the OA customer-service
    window (48 h after the customer's last message, 5 messages in it);
 7. channel priority and fallback: the first channel in priority order that passes 1, 2 and 6
-   (channels outside the configured order — a bridge, the demo loopback — come last).
+   (channels outside the configured order — a bridge, the demo loopback — come last, by name).
+   The default order is the connector registry's; the app fills it in (``PolicyConfig()`` alone
+   has no preference).
 """
 from __future__ import annotations
 
@@ -38,8 +40,6 @@ OA_WINDOW = dt.timedelta(hours=48)
 OA_WINDOW_QUOTA = 5
 WECOM_MASS_PER_DAY = 1
 
-DEFAULT_PRIORITY = ("wecom", "wechat-oa", "sms", "email")
-
 # Who asks for a send; quiet hours can be handled differently for each.
 SOURCES = ("clerk", "task", "campaign", "automation")
 QUIET_ACTIONS = ("defer", "skip")
@@ -56,7 +56,7 @@ class PolicyConfig:
     duplicate_content_days: int = 30
     quiet_start: dt.time = dt.time(21, 0)
     quiet_end: dt.time = dt.time(9, 0)
-    channel_priority: tuple[str, ...] = DEFAULT_PRIORITY
+    channel_priority: tuple[str, ...] = ()  # empty: no preference, every reachable channel by name
     # What a marketing send that falls in quiet hours does, per source: wait for their end, or not go.
     quiet_actions: tuple[tuple[str, str], ...] = tuple((s, "defer") for s in SOURCES)
 
@@ -86,6 +86,8 @@ class PolicyConfig:
             value = data["channel_priority"]
             if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
                 problems["channel_priority"] = "must be a list of channel names"
+            elif not value:
+                problems["channel_priority"] = "needs at least one channel"
             else:
                 kw["channel_priority"] = tuple(value)
         if "quiet_actions" in data:
@@ -133,9 +135,7 @@ class PolicyConfig:
                 out[name] = "must be at least 1 day"
         if self.duplicate_content_days < 0:
             out["duplicate_content_days"] = "cannot be negative"
-        if not self.channel_priority:
-            out["channel_priority"] = "needs at least one channel"
-        elif len(set(self.channel_priority)) != len(self.channel_priority):
+        if len(set(self.channel_priority)) != len(self.channel_priority):
             out["channel_priority"] = "lists a channel twice"
         return out
 

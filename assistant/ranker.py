@@ -30,6 +30,8 @@ from threadpoolctl import threadpool_limits
 
 from assistant import features as feat
 from assistant.bgnbd import BGNBD
+from assistant.lifecycle import is_repeat
+from assistant.reasons import RECENT_BUYER_DAYS
 
 SIGNALS = ("messages", "followers", "customers", "unpaid")
 
@@ -231,7 +233,7 @@ def _rules_fired(F: pd.DataFrame) -> pd.DataFrame:
         fired = {
             "unpaid": F["unpaid_amount"].to_numpy() > 0,
             "cycle": (F["cycle_position"].to_numpy() >= 0.8) & (F["cycle_position"].to_numpy() <= 1.5),
-            "recency": (F["frequency"].to_numpy() >= 2) & (rec >= 0.8 * ipt) & (rec <= 2.0 * ipt),
+            "recency": is_repeat(F["frequency"].to_numpy()) & (rec >= 0.8 * ipt) & (rec <= 2.0 * ipt),
             "engagement": F["days_since_inbound"].to_numpy() <= 7,
             "birthday": F["days_to_birthday"].to_numpy() <= 7,
             "loyalty": rec <= 30,
@@ -315,8 +317,11 @@ def _describe_group(group: str, c: dict[str, np.ndarray], whole: dict[str, list[
             overdue = (c["cycle_position"] > 1.2).tolist()
 
             def cycle(i: int) -> tuple[dict, str | None]:
+                # gap: how many days before the customer's last purchase this one was (0: it is
+                # the last), so a card never calls it "上次购买" beside a newer purchase.
                 params = {"quantity": w["cycle_quantity"][i], "usage_days": w["cycle_usage_days"][i],
-                          "days": w["cycle_days_since"][i]}
+                          "days": w["cycle_days_since"][i],
+                          "gap": max(w["cycle_days_since"][i] - w["recency_days"][i], 0)}
                 if overdue[i]:
                     over = w["cycle_days_since"][i] - w["cycle_span_days"][i]
                     return {"code": "cycle_overdue", "params": params | {"over": over}}, "replenish"
@@ -329,8 +334,8 @@ def _describe_group(group: str, c: dict[str, np.ndarray], whole: dict[str, list[
         if group == "recency":
             rec = c["recency_days"]
             vip = ((c["monetary_total"] >= high_value) & (rec >= 60)).tolist()
-            habit = ((c["frequency"] >= 2) & (rec >= 0.7 * c["ipt_mean"])).tolist()
-            recent = (rec <= 45).tolist()
+            habit = (is_repeat(c["frequency"]) & (rec >= 0.7 * c["ipt_mean"])).tolist()
+            recent = (rec <= RECENT_BUYER_DAYS).tolist()
 
             def recency(i: int) -> tuple[dict, str | None]:
                 days = w["recency_days"][i]
@@ -345,11 +350,13 @@ def _describe_group(group: str, c: dict[str, np.ndarray], whole: dict[str, list[
             return ~np.isnan(rec), recency
         if group == "loyalty":
             rising = ((c["spend_trend"] > 0.3) & (c["spend_prev_180"] > 0)).tolist()
+            repeat = is_repeat(c["frequency"]).tolist()
 
             def loyalty(i: int) -> tuple[dict, str | None]:
                 if rising[i]:
                     return {"code": "spend_rising", "params": {"amount": str(w["spend_180"][i])}}, None
-                return {"code": "loyal", "params": {"orders": w["frequency"][i], "amount": str(w["monetary_total"][i])}}, None
+                params = {"orders": w["frequency"][i], "amount": str(w["monetary_total"][i])}
+                return {"code": "loyal" if repeat[i] else "bought_once", "params": params}, None
 
             return c["frequency"] >= 1, loyalty
         if group == "engagement":

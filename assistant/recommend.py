@@ -6,8 +6,12 @@ Four sources, ordered per scenario:
   week or has ended (seed 000: 2 boxes × 10 days → due on day 20);
 - related: item–item cosine similarity over the customer × product matrix of paid purchases
   (co-purchase, "bought together by the same people");
-- category affinity: the most bought products of the customer's own categories;
-- new arrivals: products launched recently in the customer's categories.
+- category affinity: the most bought products of the categories the customer buys;
+- new arrivals: products launched recently in the categories the customer buys.
+
+"The categories the customer buys" (``buying_categories``) are those they came back to (bought on
+two occasions or more) and their main one: a snacks regular who once bought a T-shirt is not
+offered apparel as "new in what you buy". The 新品 scenario draws only on those categories.
 
 Out-of-stock products are never suggested, nor durable products (no usage_days) the customer
 already owns. ``CoPurchaseSimilarity`` is a small scikit-learn-style estimator; ``Catalogue`` and
@@ -26,6 +30,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.categories import category_label
 from models import Order, OrderItem, Product
 from models.commerce import PAID_STATUSES
 
@@ -37,7 +42,7 @@ DENSE_MAX_PRODUCTS = 3000  # 3,000² float32 ≈ 36 MB
 
 SOURCE_ORDER: dict[str, tuple[str, ...]] = {
     "replenish": ("replenish", "related", "affinity", "new_arrival"),
-    "new_arrival": ("new_arrival", "affinity", "related", "replenish"),
+    "new_arrival": ("new_arrival", "affinity", "replenish"),  # never outside the categories they buy
     "winback": ("replenish", "affinity", "new_arrival", "related"),
     "aftercare": ("related", "replenish", "affinity", "new_arrival"),
 }
@@ -88,6 +93,8 @@ class Recommendation:
     kind: str    # replenish, related, affinity, new_arrival
     score: float
     reason: str  # zh-CN, one line for the clerk
+    purchase: Purchase | None = None    # replenish: the purchase that runs out
+    due_at: dt.datetime | None = None   # replenish: when it runs out
 
 
 class CoPurchaseSimilarity:
@@ -227,12 +234,11 @@ class Recommender:
         return chosen
 
     def _categories(self, history: CustomerHistory) -> list[str]:
-        spend: dict[str, int] = defaultdict(int)
-        for p in history.purchases:
-            item = self.catalogue.get(p.product_id)
-            if item is not None:
-                spend[item.category] += item.price_fen * p.quantity
-        return sorted(spend, key=lambda c: -spend[c])
+        return buying_categories(history, self.catalogue)
+
+    def due(self, history: CustomerHistory) -> list[Recommendation]:
+        """Consumables whose cycle ends within ``REPLENISH_AHEAD`` or has ended, nearest first."""
+        return self._replenish(history)
 
     def _replenish(self, history: CustomerHistory) -> list[Recommendation]:
         latest: dict[int, Purchase] = {}
@@ -248,7 +254,7 @@ class Recommender:
                 continue
             overdue_days = (self.now - due).days
             found.append(Recommendation(item, "replenish", 1.0 / (1 + abs(overdue_days)),
-                                        REASONS["replenish"].format(name=item.name)))
+                                        REASONS["replenish"].format(name=item.name), purchase, due))
         return sorted(found, key=lambda r: -r.score)
 
     def _related(self, bought: set[int]) -> list[Recommendation]:
@@ -266,13 +272,31 @@ class Recommender:
     def _affinity(self, categories: list[str], bought: set[int]) -> list[Recommendation]:
         found = []
         for rank, category in enumerate(categories[:3]):
-            for item in self._by_category.get(category, [])[:10]:
-                if item.id not in bought:
-                    found.append(Recommendation(item, "affinity", 1.0 / (rank + 1),
-                                                REASONS["affinity"].format(category=category)))
+            # Skip what they own before taking the top ten: a regular owns the best sellers, and
+            # an empty list here would let another category's products fill the slots.
+            unowned = [item for item in self._by_category.get(category, []) if item.id not in bought][:10]
+            found += [Recommendation(item, "affinity", 1.0 / (rank + 1),
+                                     REASONS["affinity"].format(category=category_label(category)))
+                      for item in unowned]
         return found
 
     def _new_arrivals(self, categories: list[str], bought: set[int]) -> list[Recommendation]:
         wanted = set(categories)
-        return [Recommendation(i, "new_arrival", 1.0, REASONS["new_arrival"].format(category=i.category))
+        return [Recommendation(i, "new_arrival", 1.0, REASONS["new_arrival"].format(category=category_label(i.category)))
                 for i in self._new if i.id not in bought and (not wanted or i.category in wanted)][:10]
+
+
+def buying_categories(history: CustomerHistory, catalogue: dict[int, CatalogueItem]) -> list[str]:
+    """The categories a customer buys, most spent first: those bought on two occasions or more,
+    and always the main one (most occasions, then most spent)."""
+    spend: dict[str, int] = defaultdict(int)
+    occasions: dict[str, set[dt.datetime]] = defaultdict(set)
+    for p in history.purchases:
+        item = catalogue.get(p.product_id)
+        if item is not None:
+            spend[item.category] += item.price_fen * p.quantity
+            occasions[item.category].add(p.paid_at)
+    if not spend:
+        return []
+    main = max(spend, key=lambda c: (len(occasions[c]), spend[c]))
+    return sorted((c for c in spend if c == main or len(occasions[c]) >= 2), key=lambda c: -spend[c])

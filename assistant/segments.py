@@ -25,7 +25,6 @@ from sqlalchemy.orm import aliased
 from assistant.tags import birthday_offsets, paid_order_clause
 from models import (ChannelIdentity, Customer, CustomerOptOut, CustomerTag,
                     FollowerBinding, Order, Staff, Tag)
-from models.customers import CHANNELS as CHANNEL_NAMES
 
 STAGES = ("prospect", "new", "repeat", "dormant", "fan")
 MAX_DEPTH = 6
@@ -45,6 +44,7 @@ class FilterError(ValueError):
 class Context:
     now: dt.datetime
     tz: ZoneInfo
+    channels: tuple[str, ...]  # the channel kinds there are (the app reads the connector registry)
 
     @property
     def today(self) -> dt.date:
@@ -257,8 +257,8 @@ def _birthday(cond, op, path, ctx):
 
 def _channel(cond, op, path, ctx):
     channel = cond.get("value")
-    if channel not in CHANNEL_NAMES:
-        raise FilterError(_at(path, "value"), f"must be one of {', '.join(CHANNEL_NAMES)}")
+    if channel not in ctx.channels:
+        raise FilterError(_at(path, "value"), f"must be one of {', '.join(ctx.channels)}")
     identity = Customer.id.in_(select(ChannelIdentity.customer_id).where(ChannelIdentity.channel == channel))
     opted_out = Customer.id.in_(select(CustomerOptOut.customer_id).where(CustomerOptOut.channel == channel))
     return and_(identity, not_(opted_out))
@@ -272,31 +272,50 @@ def _last_contacted(cond, op, path, ctx):
     return or_(Customer.last_contacted_at.is_(None), Customer.last_contacted_at < since)
 
 
+@dataclass(frozen=True)
+class Field:
+    """One field of the filter language: its operators, what its value is, and its SQL.
+
+    ``value`` tells a form what to ask for: ``strings`` (a list), ``string``, ``int``, ``money``
+    (yuan), ``dates`` (``[from, to]``), ``time`` (a date range, a date or a number of days) or
+    ``ids``. ``vocabulary`` names the list the values come from (``stage``: ``STAGES``;
+    ``channel``: the channel kinds the caller passes). ``during``: the condition may also carry
+    ``"during": [from, to]``.
+    """
+
+    ops: tuple[str, ...]
+    build: Callable[..., ColumnElement[bool]]
+    value: str
+    vocabulary: str | None = None
+    during: bool = False
+
+
 TIME_OPS = ("during", "before", "after", "within_days")
-FIELDS: dict[str, tuple[tuple[str, ...], Callable]] = {
-    "stage": (("in",), _stage),
-    "tag": (("has", "has_any", "has_none"), _tag),
-    "paid_orders": ((">=", "<=", "=", "between"), _paid_orders),
-    "total_spent": ((">=", "<=", "=", "between"), _total_spent),
-    "order_amount": ((">", ">=", "between"), _order_amount),
-    "paid_between": (("during",), _paid_between_field),
-    "first_paid_at": (TIME_OPS, _first_paid),
-    "last_paid_at": (TIME_OPS, _last_paid),
-    "unpaid_order_amount": ((">", ">="), _unpaid),
-    "address": (("contains_any",), _address),
-    "store": (("in",), _store),
-    "clerk": (("in",), _clerk),
-    "birthday": (("within_days",), _birthday),
-    "channel": (("reachable",), _channel),
-    "last_contacted": (("within_days", "not_within_days"), _last_contacted),
+COUNT_OPS = (">=", "<=", "=", "between")
+FIELDS: dict[str, Field] = {
+    "stage": Field(("in",), _stage, "strings", vocabulary="stage"),
+    "tag": Field(("has", "has_any", "has_none"), _tag, "strings"),
+    "paid_orders": Field(COUNT_OPS, _paid_orders, "int"),
+    "total_spent": Field(COUNT_OPS, _total_spent, "money"),
+    "order_amount": Field((">", ">=", "between"), _order_amount, "money", during=True),
+    "paid_between": Field(("during",), _paid_between_field, "dates"),
+    "first_paid_at": Field(TIME_OPS, _first_paid, "time"),
+    "last_paid_at": Field(TIME_OPS, _last_paid, "time"),
+    "unpaid_order_amount": Field((">", ">="), _unpaid, "money"),
+    "address": Field(("contains_any",), _address, "strings"),
+    "store": Field(("in",), _store, "ids"),
+    "clerk": Field(("in",), _clerk, "ids"),
+    "birthday": Field(("within_days",), _birthday, "int"),
+    "channel": Field(("reachable",), _channel, "string", vocabulary="channel"),
+    "last_contacted": Field(("within_days", "not_within_days"), _last_contacted, "int"),
 }
 _CONDITION_KEYS = {"field", "op", "value"}
-_EXTRA_KEYS = {"order_amount": {"during"}}
 
 
-def compile_filter(filter_: Any, now: dt.datetime, tz: ZoneInfo) -> ColumnElement[bool]:
+def compile_filter(filter_: Any, now: dt.datetime, tz: ZoneInfo, *,
+                   channels: tuple[str, ...]) -> ColumnElement[bool]:
     """A WHERE clause over ``Customer`` for the filter; ``FilterError`` names the bad path."""
-    ctx = Context(now=now, tz=tz)
+    ctx = Context(now=now, tz=tz, channels=channels)
     nodes = [0]
 
     def walk(node: Any, path: str, depth: int) -> ColumnElement[bool]:
@@ -325,24 +344,25 @@ def compile_filter(filter_: Any, now: dt.datetime, tz: ZoneInfo) -> ColumnElemen
             raise FilterError(path, "must be a group (all/any/not) or a condition with field, op, value")
         if field not in FIELDS:
             raise FilterError(f"{prefix}field", f"unknown field; one of {', '.join(FIELDS)}")
-        ops, build = FIELDS[field]
+        spec = FIELDS[field]
         op = node.get("op")
-        if op not in ops:
-            raise FilterError(f"{prefix}op", f"unknown operator for {field}; one of {', '.join(ops)}")
-        unknown = set(node) - _CONDITION_KEYS - _EXTRA_KEYS.get(field, set())
+        if op not in spec.ops:
+            raise FilterError(f"{prefix}op", f"unknown operator for {field}; one of {', '.join(spec.ops)}")
+        unknown = set(node) - _CONDITION_KEYS - ({"during"} if spec.during else set())
         if unknown:
             raise FilterError(f"{prefix}{sorted(unknown)[0]}", "unknown key")
         if "value" not in node:
             raise FilterError(f"{prefix}value", "required")
-        return build(node, op, path, ctx)
+        return spec.build(node, op, path, ctx)
 
     return walk(filter_, "", 1)
 
 
-def segment_query(filter_: Any, now: dt.datetime, tz: ZoneInfo, scope: ColumnElement[bool] | None = None):
+def segment_query(filter_: Any, now: dt.datetime, tz: ZoneInfo, scope: ColumnElement[bool] | None = None, *,
+                  channels: tuple[str, ...]):
     """``SELECT customers WHERE filter [AND scope]``, ready for counting or sampling."""
-    where = compile_filter(filter_, now, tz)
+    where = compile_filter(filter_, now, tz, channels=channels)
     return select(Customer).where(where, scope if scope is not None else true())
 
 
-__all__ = ["compile_filter", "segment_query", "FilterError", "FIELDS", "STAGES", "MAX_DEPTH", "MAX_NODES"]
+__all__ = ["compile_filter", "segment_query", "FilterError", "Field", "FIELDS", "STAGES", "MAX_DEPTH", "MAX_NODES"]

@@ -17,13 +17,8 @@ import pandas as pd
 
 from assistant.tag_rules import TagRules
 from assistant.categories import category_label
+from assistant.lifecycle import days_since, is_repeat
 from models.money import yuan
-
-
-def _days_since(when: dt.datetime | None, today: dt.date, tz: ZoneInfo) -> int | None:
-    if when is None:
-        return None
-    return (today - when.astimezone(tz).date()).days
 
 
 def _region(text: str | None, provinces: set[str], long_ones: set[str]) -> str | None:
@@ -67,8 +62,8 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
         spent = int(o[2]) if o else 0
         first_paid, last_paid = (o[3], o[4]) if o else (None, None)
         unpaid = o[5] if o else None
-        since = _days_since(last_paid, today, tz)
-        reply = _days_since(last_inbound_at, today, tz)
+        since = days_since(last_paid, today, tz)
+        reply = days_since(last_inbound_at, today, tz)
         cycle = cycles.get(cid)
         if cycle:
             (cycle_days, cycle_qty, cycle_cat), cycle_usage = cycle
@@ -84,9 +79,10 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
             reason = f"未有成功付款，有未付款订单 ¥{yuan(int(unpaid))}" if unpaid and unpaid > 0 else "未有成功付款"
         elif since is not None and cycle_days is not None and since >= cycle_days:
             stage, reason = "dormant", f"{cycle_txt}，上次购买 {since_s} 天前"
-        elif paid >= max(2, rules.fan_min_paid_orders) and reply is not None and reply <= rules.fan_replied_within_days:
+        elif (is_repeat(paid) and paid >= rules.fan_min_paid_orders and reply is not None
+              and reply <= rules.fan_replied_within_days):
             stage, reason = "fan", f"已付款 {paid} 单，{reply} 天前回复过消息"
-        elif paid >= 2:
+        elif is_repeat(paid):
             stage, reason = "repeat", f"已付款 {paid} 单，上次购买 {since_s} 天前"
         else:
             stage, reason = "new", f"已付款 1 单，{cycle_txt}，上次购买 {since_s} 天前"
@@ -134,7 +130,7 @@ def compute_few(facts, rules: TagRules, now: dt.datetime, tz: ZoneInfo, high_val
         region = _region(province, provinces, long_ones) or _region(address, provinces, long_ones)
         if region:
             add(f"region:{region}", "地址：" + (address[:12] if address else region))
-        follow_days = _days_since(followed.get(cid), today, tz)
+        follow_days = days_since(followed.get(cid), today, tz)
         if follow_days is not None and follow_days <= rules.new_follower_days:
             add("new_follower", f"{follow_days} 天前添加为好友")
         if reply is not None and reply <= rules.engaged_days:

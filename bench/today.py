@@ -47,7 +47,7 @@ def build(app, followers: int) -> None:
         s.flush()
         n = followers * len(clerks)
         s.execute(insert(Customer), [{"external_id": f"BC{i}", "name": f"顾客{i}", "created_at": now,
-                                      "updated_at": now, "paid_orders": 0, "total_spent_fen": 0,
+                                      "updated_at": now, "paid_orders": 5, "total_spent_fen": 134000,
                                       "last_contacted_at": now - dt.timedelta(hours=3) if i % 10 == 0 else None}
                                      for i in range(n)])
         ids = list(s.scalars(select(Customer.id).order_by(Customer.id)))

@@ -2,10 +2,18 @@
 
 A connector knows one vendor protocol. It never imports ``app``: it receives its account
 settings and an HTTP transport (a ``requests.Session``-like object; tests inject one pointed at
-a local fake server), and it returns plain data. What a channel must implement:
+a local fake server), and it returns plain data. The connector classes are the only place the
+app learns which channels exist (``connectors.registry`` reads them). What a channel must declare
+and implement:
 
+- ``kind``, ``label`` and ``label_en``: its name on the wire and for people (zh-CN, English);
 - ``capabilities``: length limit, reply window, whether it carries two-way chat, media types,
-  its send rate and whether a send it may have made can be retried safely;
+  whether campaigns may mass-send over it, its send rate and whether a send it may have made
+  can be retried safely;
+- ``required_settings`` and ``secret_settings`` (the account settings; secrets stored sealed),
+  ``callback`` (the vendor calls ``/channels/<kind>/<account>``), ``contact_priority`` (its place
+  in the default contact order, or None), ``address_field`` (the customer column that is the
+  address, for channels that need no binding) and ``needs_account``;
 - ``verify_inbound(request)`` → raise ``InboundRejected`` (bad signature, stale, replay…);
 - ``parse_inbound(request)`` → a list of ``InboundEvent`` (after ``verify_inbound`` passed);
 - ``acknowledge(request, events)`` → the HTTP answer the vendor expects (``success``…);
@@ -38,6 +46,7 @@ class Capabilities:
     # True when the vendor de-duplicates on our idempotency key, so a send whose outcome is
     # unknown (killed dispatcher, read timeout) may be retried without risking a duplicate.
     idempotent_sends: bool = False
+    mass_send: bool = True  # head office may run campaigns over it
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,9 @@ class InboundEvent:
 
     ``kind``: message · subscribe · unsubscribe · contact_added · contact_edited ·
     contact_deleted (the customer deleted the clerk) · contact_removed (the clerk deleted the
-    customer) · opt_out · status (a delivery report) · sync (fetch messages from the vendor).
+    customer) · opt_out · status (a delivery report) · sync (fetch messages from the vendor) ·
+    noop (a known event we do not act on) · ignored (a type or event we do not know: the vendor
+    still gets its usual answer, and the receipt keeps the type for the channel's health page).
     """
 
     kind: str
@@ -179,9 +190,15 @@ def event_digest(fields: dict[str, Any]) -> str:
 
 class Connector:
     kind: ClassVar[str]
+    label: ClassVar[str]  # zh-CN, what people see
+    label_en: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
     secret_settings: ClassVar[tuple[str, ...]] = ()  # stored encrypted by ``flask channel add``
     required_settings: ClassVar[tuple[str, ...]] = ()
+    callback: ClassVar[bool] = True  # the vendor calls /channels/<kind>/<account>
+    contact_priority: ClassVar[int | None] = None  # lower goes first; None: after the ranked ones
+    address_field: ClassVar[str | None] = None  # "phone", "email": no binding needed to reach them
+    needs_account: ClassVar[bool] = True  # False: sends without a configured account (demo)
 
     def __init__(self, account: str, settings: dict[str, Any], transport: Any = None) -> None:
         self.account = account
@@ -223,6 +240,7 @@ REGISTRY: dict[str, type[Connector]] = {}
 
 
 def register(cls: type[Connector]) -> type[Connector]:
+    """Make the class the connector of its ``kind``; the modules that do are listed in ``registry``."""
     REGISTRY[cls.kind] = cls
     return cls
 

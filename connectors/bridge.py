@@ -39,6 +39,7 @@ def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> di
 @register
 class BridgeConnector(Connector):
     kind = "bridge"
+    label, label_en = "消息桥接", "Webhook bridge"
     capabilities = Capabilities(max_text_chars=4000, two_way=True, media=("text", "image"),
                                 sends_per_second=100.0, idempotent_sends=True)
     secret_settings = ("secret",)

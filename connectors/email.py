@@ -29,6 +29,9 @@ def message_id(idempotency_key: str, domain: str) -> str:
 @register
 class EmailConnector(Connector):
     kind = "email"
+    label, label_en = "邮件", "Email"
+    contact_priority = 4
+    address_field = "email"
     capabilities = Capabilities(max_text_chars=20000, two_way=False, media=("text",), sends_per_second=10.0)
     secret_settings = ("password", "callback_token")
     required_settings = ("host", "from_addr")

@@ -13,6 +13,9 @@ from connectors.base import Capabilities, Connector, Outbound, SendResult, regis
 @register
 class LoopbackConnector(Connector):
     kind = "loopback"
+    label, label_en = "演示通道", "Demo loopback"
+    callback = False
+    needs_account = False
     # Like a vendor that honours idempotency keys: a resend of a key is recognised, not redelivered.
     capabilities = Capabilities(max_text_chars=2000, two_way=True, media=("text", "image", "product"),
                                 sends_per_second=10000.0, idempotent_sends=True)

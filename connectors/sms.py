@@ -127,6 +127,9 @@ PROVIDERS = {"aliyun": AliyunSms}
 @register
 class SmsConnector(Connector):
     kind = "sms"
+    label, label_en = "短信", "SMS"
+    contact_priority = 3
+    address_field = "phone"
     capabilities = Capabilities(max_text_chars=PART_CHARS * MAX_SEGMENTS, two_way=True, media=("text",),
                                 sends_per_second=20.0)
     secret_settings = ("access_key_secret", "callback_token")

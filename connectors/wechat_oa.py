@@ -42,6 +42,8 @@ def _body_of(msg: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
 @register
 class WeChatOAConnector(Connector):
     kind = "wechat-oa"
+    label, label_en = "微信公众号", "WeChat Official Account"
+    contact_priority = 2
     capabilities = Capabilities(max_text_chars=600, reply_window=REPLY_WINDOW, two_way=True,
                                 media=("text",), sends_per_second=50.0)
     secret_settings = ("secret", "token", "encoding_aes_key")
@@ -117,11 +119,11 @@ class WeChatOAConnector(Connector):
             type_, body, payload = _body_of(msg)
             return [InboundEvent("message", sender, f"msg:{msg['MsgId']}", type=type_, body=body,
                                  payload={k: v for k, v in payload.items() if v}, at=at)]
-        if msg_type != "event":
-            raise InboundRejected(f"unknown message type {msg_type!r}", 400)
-        event = (msg.get("Event") or "").lower()
         # Events carry no id; a retry repeats every field, two real events differ in some field.
         external_id = event_digest({k: v for k, v in msg.items() if isinstance(v, str)})
+        if msg_type != "event":  # a type we do not show (yet): answered, kept as a receipt
+            return [InboundEvent("ignored", sender, f"msg:{msg.get('MsgId') or external_id}", type=msg_type[:16], at=at)]
+        event = (msg.get("Event") or "").lower()
         key = msg.get("EventKey") or ""
         if event == "subscribe":
             scene = key[len("qrscene_"):] if key.startswith("qrscene_") else None
@@ -136,7 +138,7 @@ class WeChatOAConnector(Connector):
                                  body=msg.get("Status") or "", payload={"status": status}, at=at)]
         if event in QUIET_EVENTS:
             return [InboundEvent("noop", sender, external_id, payload={"event": event}, at=at)]
-        raise InboundRejected(f"unknown event {event!r}", 400)
+        return [InboundEvent("ignored", sender, external_id, type="event", payload={"event": event[:60]}, at=at)]
 
     # outbound ---------------------------------------------------------------------------------
     def send(self, outbound: Outbound) -> SendResult:

@@ -30,7 +30,8 @@ CONTACT_CHANGES = {
     "del_follow_user": "contact_deleted",        # the customer deleted the clerk: a signal
     "transfer_fail": "noop",
 }
-QUIET_EVENTS = {"change_external_chat", "change_external_tag", "enter_agent", "view", "click"}
+STAFF_NOTICE = "staff_notice"  # an app message to clerks, not a customer message
+QUIET_EVENTS = {"change_external_chat", "change_external_tag", "enter_agent", "view", "click", "location"}
 
 
 class WeComCallback(Connector):
@@ -87,31 +88,43 @@ class WeComCallback(Connector):
 @register
 class WeComConnector(WeComCallback):
     kind = "wecom"
+    label, label_en = "企业微信", "WeCom"
+    contact_priority = 1
     capabilities = Capabilities(max_text_chars=4000, two_way=False, media=("text",), sends_per_second=20.0)
 
     def parse_inbound(self, request: InboundRequest) -> list[InboundEvent]:
         msg = self.decrypted(request)
         at = self.at(msg)
-        if msg["MsgType"] != "event":
-            raise InboundRejected(f"unknown message type {msg['MsgType']!r}", 400)
         event = msg.get("Event") or ""
         external_id = event_digest({k: v for k, v in msg.items() if isinstance(v, str)})
+        if msg["MsgType"] != "event":
+            # A member writing to the app itself (text, image, location…): answered, kept as a receipt.
+            return [InboundEvent("ignored", msg.get("FromUserName") or "-", f"msg:{msg.get('MsgId') or external_id}",
+                                 type=str(msg["MsgType"])[:16], at=at)]
         if event == "change_external_contact":
             change = CONTACT_CHANGES.get(msg.get("ChangeType") or "")
             if change is None:
-                raise InboundRejected(f"unknown ChangeType {msg.get('ChangeType')!r}", 400)
+                return [InboundEvent("ignored", msg.get("ExternalUserID") or "-", external_id, type="event",
+                                     payload={"event": f"{event}:{msg.get('ChangeType')}"[:60]}, at=at)]
             if change == "noop":
                 return [InboundEvent("noop", msg.get("ExternalUserID") or "-", external_id, at=at)]
             if not msg.get("ExternalUserID") or not msg.get("UserID"):
                 raise InboundRejected("ExternalUserID and UserID are required", 400)
             return [InboundEvent(change, msg["ExternalUserID"], external_id, clerk_ref=msg["UserID"], at=at,
                                  payload={"state": msg.get("State")} if msg.get("State") else {})]
+        if event == "kf_msg_or_event" and self.setting("kf_account") and msg.get("Token"):
+            # WeCom sends 微信客服's push to the app 微信客服 is bound to: pull from that account.
+            return [InboundEvent("sync", msg.get("OpenKfId") or "-", external_id, at=at,
+                                 payload={"token": msg["Token"], "kf_account": self.setting("kf_account")})]
         if event in QUIET_EVENTS:
             return [InboundEvent("noop", msg.get("ExternalUserID") or msg.get("FromUserName") or "-",
                                  external_id, payload={"event": event}, at=at)]
-        raise InboundRejected(f"unknown event {event!r}", 400)
+        return [InboundEvent("ignored", msg.get("FromUserName") or "-", external_id, type="event",
+                             payload={"event": event[:60]}, at=at)]
 
     def send(self, outbound: Outbound) -> SendResult:
+        if outbound.type == STAFF_NOTICE:
+            return self._notify_staff(outbound)
         if outbound.extra.get("sent_last_day", 0) >= MASS_PER_CUSTOMER_PER_DAY:
             raise ConnectorError("this customer already had today's WeCom message", retryable=True,
                                  code="daily_cap", retry_after=6 * 3600)
@@ -125,3 +138,20 @@ class WeComConnector(WeComCallback):
             raise ConnectorError("WeCom cannot reach this contact (not a friend of the sender, or capped)",
                                  fallback=True, code="fail_list")
         return SendResult(provider_message_id=data.get("msgid"))
+
+    def _notify_staff(self, outbound: Outbound) -> SendResult:
+        """An app message to clerks (``message/send``, recipients joined by ``|``): a text card
+        linking into the console when the deployment has a public URL, else plain text."""
+        agentid = str(self.setting("agentid") or "")
+        if not agentid.isdigit():
+            raise ConnectorError("no agentid (a number) configured for staff notices", code="no_agentid")
+        url = outbound.extra.get("url")
+        body: dict[str, Any] = {"touser": outbound.recipient, "agentid": int(agentid),
+                                "enable_duplicate_check": 1, "duplicate_check_interval": 60}
+        if url:
+            body.update(msgtype="textcard", textcard={"title": outbound.body[:60], "url": url, "btntxt": "去回复",
+                                                      "description": str(outbound.extra.get("description", ""))[:200]})
+        else:
+            body.update(msgtype="text", text={"content": outbound.body[:500]})
+        data = call_api(self.tokens, self.transport, "POST", f"{self.base_url}/cgi-bin/message/send", json_body=body)
+        return SendResult(provider_message_id=str(data.get("msgid")) if data.get("msgid") else None)

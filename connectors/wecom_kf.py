@@ -43,8 +43,10 @@ def _content(msg: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
 @register
 class WeComKfConnector(WeComCallback):
     kind = "wecom-kf"
+    label, label_en = "微信客服", "WeChat Customer Service"
+    # 微信客服 answers a customer who wrote in; the platform has no mass message.
     capabilities = Capabilities(max_text_chars=2048, reply_window=dt.timedelta(hours=48), two_way=True,
-                                media=("text",), sends_per_second=20.0)
+                                media=("text",), sends_per_second=20.0, mass_send=False)
     required_settings = ("corpid", "secret", "token", "encoding_aes_key", "open_kfid")
 
     def parse_inbound(self, request: InboundRequest) -> list[InboundEvent]:

@@ -10,7 +10,7 @@ from models.customers import (
 from models.commerce import ORDER_STATUSES, Order, OrderItem, OrderStatus, Product, can_transition
 from models.messaging import (
     ChannelAccount, ConsoleEvent, Conversation, Direction, InboundReceipt, Message, MessageStatus,
-    OutboxEntry, OutboxState,
+    OutboxEntry, OutboxState, ServiceWait,
 )
 from models.care import AutomationRun, Campaign, CampaignTarget, CareTask, CareTaskTarget, Segment
 from models.commission import Attribution, CommissionEntry, CommissionPeriod, CommissionRule
@@ -23,7 +23,7 @@ __all__ = [
     "Customer", "CustomerOptOut", "CustomerTag", "FollowerBinding", "Stage", "Tag", "TagSource",
     "ORDER_STATUSES", "Order", "OrderItem", "OrderStatus", "Product", "can_transition",
     "ChannelAccount", "ConsoleEvent", "Conversation", "Direction", "Message", "MessageStatus",
-    "OutboxEntry", "OutboxState", "InboundReceipt", "Campaign", "CampaignTarget", "CareTask", "CareTaskTarget",
+    "OutboxEntry", "OutboxState", "ServiceWait", "InboundReceipt", "Campaign", "CampaignTarget", "CareTask", "CareTaskTarget",
     "Segment", "Attribution", "CommissionEntry", "CommissionPeriod", "CommissionRule",
     "CustomerScore", "ModelVersion", "SuggestionOutcome",
 ]

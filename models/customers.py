@@ -25,9 +25,6 @@ class TagSource(str, enum.Enum):
     manual = "manual"  # the clerk's own; never overwritten by rules
 
 
-CHANNELS = ("wechat-oa", "wecom", "wecom-kf", "sms", "email", "bridge", "loopback")
-
-
 class Customer(Base):
     """A shopper. The aggregate columns (paid_orders…) are derived from orders by the retagger."""
 

@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, str_enum, utcnow
@@ -52,17 +52,29 @@ class ChannelAccount(Base):
 
 
 class Conversation(Base):
-    """The thread between one customer and one clerk, across channels."""
+    """The thread between one customer and one clerk, across channels.
+
+    Without a clerk it sits in a pool (待接待): the pool of ``store_id``, or head office's when
+    that is empty too, until someone claims it. A customer has at most one pooled thread.
+    """
 
     __tablename__ = "conversations"
     __table_args__ = (
         UniqueConstraint("customer_id", "clerk_id"),
         Index("ix_conversations_clerk_last", "clerk_id", "last_message_at"),
+        Index("uq_conversations_pooled_customer", "customer_id", unique=True,
+              sqlite_where=text("clerk_id IS NULL"), postgresql_where=text("clerk_id IS NULL")),
+        Index("ix_conversations_pool", "store_id", "clerk_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    clerk_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))  # the pool it sits in, or came from
+    assigned_at: Mapped[dt.datetime | None]  # when a clerk claimed it or was given it
+    # The first inbound message nobody has answered yet (None when answered): what the
+    # service figures and the escalation measure from.
+    waiting_since: Mapped[dt.datetime | None]
     last_channel: Mapped[str | None] = mapped_column(String(16))
     last_message_at: Mapped[dt.datetime | None]
     last_message_preview: Mapped[str | None] = mapped_column(String(120))
@@ -157,6 +169,25 @@ class InboundReceipt(Base):
     account: Mapped[str] = mapped_column(String(64), default="")
     external_id: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(24))
-    outcome: Mapped[str] = mapped_column(String(24))  # stored, unrouted, ignored
+    outcome: Mapped[str] = mapped_column(String(24))  # stored, pooled, ignored (unrouted: before pools)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ServiceWait(Base):
+    """A customer waiting for an answer: opened by their first unanswered message, closed by the
+    first reply a person writes. The service figures (first-response time, reply rate) and the
+    escalation of long waits (manager, then head office) are read from these rows."""
+
+    __tablename__ = "service_waits"
+    __table_args__ = (Index("ix_service_waits_open", "answered_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # who answered (or holds it)
+    channel: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+    escalation: Mapped[int] = mapped_column(default=0)  # 0 none, 1 manager told, 2 head office told

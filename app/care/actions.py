@@ -16,9 +16,11 @@ from sqlalchemy import Integer, case, cast, exists, func, insert, literal, selec
 from sqlalchemy.orm import Session
 
 from app import realtime
+from app.db import chunks
 from app.care.segments import segment_customer_ids
 from app.params import is_id
 from app.errors import Forbidden, Invalid, NotFound
+from app.i18n import field_sentences, t
 from assistant.drafting import BoundedSandbox, render_bounded
 from models import (CareTask, CareTaskTarget, FollowerBinding, Order, Product, Role,
                     Segment, Staff, utcnow)
@@ -80,11 +82,11 @@ def create_care_task(session: Session, staff: Staff, data: dict[str, Any],
     if segment is None:
         fields["segment_id"] = "unknown segment"
     if fields:
-        raise Invalid("invalid care task", fields)
+        raise Invalid(t("hq.tasks.invalid"), field_sentences(fields, "hq.tasks.error"))
     members = segment_customer_ids(session, segment.filter)
     count = session.scalar(select(func.count()).select_from(members.subquery()))
     if not count:
-        raise Invalid("the segment is empty", {"segment_id": "no customer matches this segment now"})
+        raise Invalid(t("hq.tasks.invalid"), {"segment_id": t("hq.tasks.error.segment_empty")})
     task = CareTask(title=data["title"].strip(), goal=data.get("goal"), segment_id=segment.id,
                     scenario=data.get("scenario"), template=data.get("template"),
                     product_skus=data.get("product_skus") or [], deadline=data["deadline"],
@@ -201,9 +203,9 @@ def on_order_recorded(session: Session, order_ids: list[int], customer_ids: list
             select(CareTaskTarget.id).where(CareTaskTarget.status.in_(reached)).limit(1)) is None:
         return
     now = utcnow()
-    for i in range(0, len(order_ids), 5000):
+    for chunk in chunks(order_ids, 5000):
         paid = (select(Order.customer_id, Order.paid_at)
-                .where(Order.id.in_(order_ids[i:i + 5000]), Order.status.in_(PAID_STATUSES),
+                .where(Order.id.in_(chunk), Order.status.in_(PAID_STATUSES),
                        Order.paid_at.is_not(None)).subquery())
         session.execute(update(CareTaskTarget).where(
             CareTaskTarget.status.in_(reached), CareTaskTarget.sent_at.is_not(None),

@@ -25,6 +25,7 @@ from app.care.actions import render_copy
 from app.contact.service import decide_many
 from app.customers.serialize import yuan
 from app.errors import DomainError
+from app.i18n import t
 from app.messaging.actions import owner_clerk_ids, send_message
 from models import (AutomationRun, Customer, Order, OrderItem, Product, Setting, Stage, Staff,
                     utcnow)
@@ -96,13 +97,18 @@ def validate_overrides(data: Any) -> dict[str, str]:
             if p not in RULES_BY_KEY[key].params:
                 problems[f"{key}.params.{p}"] = "unknown parameter"
             elif isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                problems[f"{key}.params.{p}"] = "a whole number, not negative"
+                problems[f"{key}.params.{p}"] = t("hq.automations.error.whole_number")
         if "template" in o:
             try:
                 render_copy(str(o["template"]), _sample_context())
             except TemplateError as exc:
-                problems[f"{key}.template"] = f"does not render: {exc}"
+                problems[f"{key}.template"] = t("hq.automations.error.template", reason=exc)
     return problems
+
+
+def template_variables() -> tuple[str, ...]:
+    """The names a rule's copy may use ({{ customer_name }}…)."""
+    return tuple(_sample_context())
 
 
 def _sample_context() -> dict[str, Any]:
@@ -211,8 +217,8 @@ def run_rule(rule_key: str, now: dt.datetime | None = None) -> dict[str, int]:
         keys = {f"auto:{rule.key}:{event}:{cid}": (cid, ctx) for event, cid, ctx in candidates}
         done = set()
         key_list = list(keys)
-        for i in range(0, len(key_list), 900):
-            done |= set(s.scalars(select(AutomationRun.key).where(AutomationRun.key.in_(key_list[i:i + 900]))))
+        for chunk in db.chunks(key_list):
+            done |= set(s.scalars(select(AutomationRun.key).where(AutomationRun.key.in_(chunk))))
         todo = {k: v for k, v in keys.items() if k not in done}
         if not todo:
             return counts
@@ -220,9 +226,8 @@ def run_rule(rule_key: str, now: dt.datetime | None = None) -> dict[str, int]:
         decisions = decide_many(s, ids, purpose=rule.purpose, now=now, source="automation")
         owners = owner_clerk_ids(s, ids)
         names: dict[int, str] = {}
-        for i in range(0, len(ids), 900):
-            names.update(s.execute(select(Customer.id, Customer.name)
-                                   .where(Customer.id.in_(ids[i:i + 900]))).all())
+        for chunk in db.chunks(ids):
+            names.update(s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(chunk))).all())
         clerk_names = dict(s.execute(select(Staff.id, Staff.display_name)
                                      .where(Staff.id.in_(set(owners.values())))).all())
         for key, (cid, ctx) in todo.items():

@@ -26,13 +26,13 @@ from app.errors import DomainError, Forbidden, Invalid, NotFound
 from app.params import is_id
 from app.messaging.actions import owner_clerk_ids, send_message
 from assistant.experiment import GroupResult, in_holdout, uplift
+from connectors.registry import address_fields, channel_kinds
 from models import (Campaign, CampaignTarget, ChannelIdentity, Conversation, Customer,
                     CustomerOptOut, Direction, Message, MessageStatus, Order,
                     Role, Segment, Staff, utcnow)
 from models.commerce import PAID_STATUSES
 
 log = logging.getLogger("daogou.campaigns")
-CAMPAIGN_CHANNELS = ("wecom", "wechat-oa", "sms", "email", "bridge", "loopback")
 BATCH = 500
 # Default per-message cost (fen) when head office gives none: SMS ≈ ¥0.045 a segment, the rest free.
 DEFAULT_UNIT_COST_FEN = {"sms": 5}
@@ -40,10 +40,9 @@ MAX_UNIT_COST_FEN = 1_000_000  # ¥10,000 a message: far above any channel, far 
 
 
 def _reachable_clause(channel: str):
-    if channel == "sms":
-        addr = Customer.phone.is_not(None)
-    elif channel == "email":
-        addr = Customer.email.is_not(None)
+    address = address_fields().get(channel)
+    if address is not None:
+        addr = getattr(Customer, address).is_not(None)
     else:
         addr = exists().where(ChannelIdentity.customer_id == Customer.id, ChannelIdentity.channel == channel)
     opted = exists().where(CustomerOptOut.customer_id == Customer.id, CustomerOptOut.channel == channel)
@@ -64,8 +63,9 @@ def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
     if segment is None:
         fields["segment_id"] = "unknown segment"
     channel = data.get("channel")
-    if channel not in CAMPAIGN_CHANNELS:
-        fields["channel"] = f"one of {', '.join(CAMPAIGN_CHANNELS)}"
+    allowed = channel_kinds(mass_send=True)
+    if channel not in allowed:
+        fields["channel"] = f"one of {', '.join(allowed)}"
     holdout = data.get("holdout_pct", 10)
     if isinstance(holdout, bool) or not isinstance(holdout, int) or not 0 <= holdout <= 50:
         fields["holdout_pct"] = "a whole number from 0 to 50"
@@ -105,8 +105,8 @@ def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
     rows = [{"campaign_id": campaign.id, "customer_id": cid,
              "group": "holdout" if in_holdout(campaign.id, cid, holdout) else "treatment",
              "status": "planned"} for cid in ids]
-    for i in range(0, len(rows), 5000):
-        session.execute(insert(CampaignTarget), rows[i:i + 5000])
+    for batch in db.chunks(rows, 5000):
+        session.execute(insert(CampaignTarget), batch)
     return campaign
 
 
@@ -137,9 +137,9 @@ def send_campaign(campaign_id: int) -> dict[str, int]:
         todo = list(s.scalars(select(CampaignTarget.id).where(
             CampaignTarget.campaign_id == campaign_id, CampaignTarget.group == "treatment",
             CampaignTarget.status == "planned").order_by(CampaignTarget.id)))
-    for i in range(0, len(todo), BATCH):
+    for batch in db.chunks(todo, BATCH):
         with database.transaction() as s:
-            _send_batch(s, campaign_id, channel, text, todo[i:i + BATCH], counts)
+            _send_batch(s, campaign_id, channel, text, batch, counts)
     with database.transaction() as s:
         s.get(Campaign, campaign_id).status = "sent"
     log.info("campaign sent", extra={"campaign_id": campaign_id, **counts})

@@ -38,10 +38,10 @@ def close_task(task_id: int) -> dict[str, int]:
         fallback, template = task.fallback, task.template or ""
         todo = list(s.scalars(select(CareTaskTarget.id).where(
             CareTaskTarget.task_id == task_id, CareTaskTarget.status == "todo").order_by(CareTaskTarget.id)))
-    for i in range(0, len(todo), BATCH):
+    for batch in db.chunks(todo, BATCH):
         with database.transaction() as s:
             targets = list(s.scalars(select(CareTaskTarget).where(
-                CareTaskTarget.id.in_(todo[i:i + BATCH]), CareTaskTarget.status == "todo")))
+                CareTaskTarget.id.in_(batch), CareTaskTarget.status == "todo")))
             if fallback == "leave":
                 for t in targets:
                     t.status, t.skip_reason = "skipped", "截止未联系，按任务设置不再群发"

@@ -12,6 +12,7 @@ from app.auth import current_staff, staff_required
 from app.care import actions, deadlines
 from app.customers.serialize import customer_summary, yuan
 from app.errors import Invalid, NotFound
+from app.i18n import t
 from app.params import is_id, query_int
 from models import CareTask, CareTaskTarget, Customer, Role, Staff
 
@@ -158,7 +159,8 @@ def list_automations():
         .group_by(AutomationRun.rule, AutomationRun.outcome))}
     return jsonify({"rules": [
         {"key": r.key, "label": r.label, "purpose": r.purpose, "enabled": r.enabled, "params": r.params,
-         "template": r.template, "sent": runs.get((r.key, "sent"), 0), "skipped": runs.get((r.key, "skipped"), 0),
+         "template": r.template, "variables": list(automations.template_variables()),
+         "sent": runs.get((r.key, "sent"), 0), "skipped": runs.get((r.key, "skipped"), 0),
          "deferred": runs.get((r.key, "deferred"), 0)}
         for r in automations.load_rules(s).values()]})
 
@@ -172,7 +174,7 @@ def put_automations():
     data = request.get_json(silent=True)
     problems = automations.validate_overrides(data)
     if problems:
-        raise Invalid("invalid automation settings", problems)
+        raise Invalid(t("hq.automations.invalid"), problems)
     with db.transaction() as s:
         row = s.get(Setting, automations.SETTING_KEY)
         merged = dict(row.value) if row else {}

@@ -3,17 +3,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    # Importing a connector module registers its channel kind.
-    import connectors.bridge  # noqa: F401
-    import connectors.email  # noqa: F401
-    import connectors.loopback  # noqa: F401
-    import connectors.sms  # noqa: F401
-    import connectors.wechat_oa  # noqa: F401
-    import connectors.wecom  # noqa: F401
-    import connectors.wecom_kf  # noqa: F401
+    import connectors.bridge
+    import connectors.registry
     from app import api_docs, jobs
     from app.channels import accounts, commands, dispatch, inbox, kf, routes
 
+    connectors.registry.load_all()  # importing a connector module registers its channel kind
     app.extensions["daogou.channels"] = accounts.ChannelRegistry(app)
     app.extensions["daogou.inbox"] = inbox.Inbox(app)
     app.register_blueprint(routes.bp)

@@ -108,7 +108,7 @@ class ChannelRegistry:
         with db.get_db(self.app).Session() as s:
             q = select(ChannelAccount).where(ChannelAccount.kind == kind, ChannelAccount.enabled.is_(True))
             row = s.scalar(q.where(ChannelAccount.name == name) if name else q.order_by(ChannelAccount.id).limit(1))
-        if row is None and kind != "loopback":
+        if row is None and cls.needs_account:
             raise ConnectorError(f"no enabled {kind} account {name or ''}".strip(), code="no_account")
         settings = open_settings(self.app, row.settings or {}) if row else {}
         transport_factory = self.app.config.get("CHANNEL_TRANSPORT_FACTORY")

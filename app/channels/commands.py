@@ -1,4 +1,4 @@
-"""``flask channel add KIND NAME --set key=value…`` and ``flask channel list``."""
+"""``flask channel add KIND NAME --set key=value…``, ``flask channel list`` and ``flask channel kinds``."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app import db
 from app.channels.accounts import ENCRYPTED, add_account
-from connectors.base import ConnectorError, REGISTRY
+from connectors.base import ConnectorError
+from connectors.registry import channel_classes, channel_kinds, is_channel
 from models import ChannelAccount
 
 
@@ -35,8 +36,8 @@ def init_app(app: Flask) -> None:
                   help="a setting; a value env:NAME is read from the environment at use")
     def add(kind: str, name: str, pairs: tuple[str, ...]) -> None:
         """Add or update a channel account (secrets are stored encrypted)."""
-        if kind not in REGISTRY:
-            raise click.BadParameter(f"one of {', '.join(sorted(REGISTRY))}", param_hint="KIND")
+        if not is_channel(kind):
+            raise click.BadParameter(f"one of {', '.join(sorted(channel_kinds()))}", param_hint="KIND")
         try:
             with db.get_db(app).transaction() as s:
                 row = add_account(s, app, kind, name, _parse_sets(pairs))
@@ -52,5 +53,12 @@ def init_app(app: Flask) -> None:
                 shown = {k: ("***" if isinstance(v, str) and v.startswith(ENCRYPTED) else v)
                          for k, v in (row.settings or {}).items()}
                 click.echo(f"{row.kind}/{row.name} {'on' if row.enabled else 'off'} {json.dumps(shown, ensure_ascii=False)}")
+
+    @group.command("kinds")
+    def kinds() -> None:
+        """List the channel kinds this build knows, with the settings an account needs."""
+        for cls in channel_classes():
+            click.echo(f"{cls.kind} {cls.label} ({cls.label_en}) required: {', '.join(cls.required_settings) or '-'}"
+                       f"; secret: {', '.join(cls.secret_settings) or '-'}")
 
     app.cli.add_command(group)

@@ -33,6 +33,7 @@ from app.channels.ratelimit import LocalRateLimiter, RedisRateLimiter
 from app.i18n import t
 from app.messaging.actions import address_for, set_message_status
 from connectors.base import Connector, ConnectorError, Outbound, SendResult
+from connectors.registry import channel_label
 from models import (Conversation, CustomerOptOut, Direction, Message, MessageStatus, OutboxEntry, OutboxState,
                     utcnow)
 
@@ -209,7 +210,7 @@ def _send_one(item: Claimed, unrecorded: list[tuple[Claimed, SendResult]]) -> st
     try:
         connector = registry().connector(item.channel, item.account)
     except ConnectorError as exc:
-        return _settle_dead(item, str(exc), t("channels.error.no_account", channel=item.channel))
+        return _settle_dead(item, str(exc), t("channels.error.no_account", channel=channel_label(item.channel)))
     idempotent = connector.capabilities.idempotent_sends
     if not idempotent:
         _settle_sent_many(unrecorded)

@@ -14,18 +14,22 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import hooks
+from app.followers.bindings import bind
 from app.messaging.actions import owner_clerk_id, receive_message, set_message_status
+from app.reception.intake import ACCOUNT_KEYS, receive_unowned
+from app.reception.routing import is_waiting_in_pool
 from connectors.base import Connector, InboundEvent
 from models import (ChannelIdentity, Customer, CustomerOptOut, FollowerBinding, InboundReceipt,
                     MessageStatus, OutboxEntry, Staff, utcnow)
 
 log = logging.getLogger("daogou.channels")
 
+FOLLOWED = {"wechat-oa": "关注了公众号", "wecom": "添加了企业微信", "wecom-kf": "进入了微信客服"}
 STATUS_OF = {"delivered": MessageStatus.delivered, "read": MessageStatus.read, "failed": MessageStatus.failed}
 
 
 def accept_events(session: Session, connector: Connector, events: list[InboundEvent]) -> Counter:
-    """Apply each new event; return counts by outcome (stored, duplicate, unrouted, ignored)."""
+    """Apply each new event; return counts by outcome (stored, pooled, duplicate, ignored)."""
     counts: Counter = Counter()
     seen = set(session.scalars(select(InboundReceipt.external_id).where(
         InboundReceipt.channel == connector.kind, InboundReceipt.account == (connector.account or ""),
@@ -40,30 +44,32 @@ def accept_events(session: Session, connector: Connector, events: list[InboundEv
         receipt = InboundReceipt(channel=connector.kind, account=connector.account or "",
                                  external_id=event.external_id[:128], kind=event.kind, outcome="stored")
         session.add(receipt)
-        receipt.outcome = _apply(session, connector, event) or "stored"
-        if receipt.outcome == "unrouted":
-            receipt.payload = {"sender": event.sender, "type": event.type, "body": event.body,
-                               "payload": event.payload, "at": event.at.isoformat() if event.at else None}
-            log.warning("inbound event without a clerk kept unrouted",
-                        extra={"channel": connector.kind, "external_id": event.external_id})
+        receipt.outcome = apply_event(session, connector, event) or "stored"
+        if receipt.outcome == "ignored" and event.kind == "ignored":
+            receipt.payload = {"type": event.type, **{k: v for k, v in event.payload.items() if k == "event"}}
         counts[receipt.outcome] += 1
     return counts
 
 
-def _apply(s: Session, connector: Connector, event: InboundEvent) -> str | None:
+def apply_event(s: Session, connector: Connector, event: InboundEvent) -> str | None:
     kind = connector.kind
     if event.kind == "status":
         return _delivery_status(s, kind, event)
-    if event.kind in ("sync", "noop"):
+    if event.kind in ("sync", "noop", "ignored"):
         return "ignored"  # kept as a receipt only; a sync is fetched by the connector after commit
     customer_id = customer_for(s, connector, event)
     if event.kind in ("subscribe", "contact_added", "contact_edited"):
         clerk_id = clerk_for(s, connector, event.clerk_ref)
         _lift_opt_out(s, customer_id, kind)
-        if clerk_id is None:
-            return "unrouted"
-        bind(s, customer_id, clerk_id, kind)
-        return None
+        if clerk_id is not None:
+            bind(s, customer_id, clerk_id, kind)
+            return None
+        if owner_clerk_id(s, customer_id) is not None:
+            return None
+        # A new follower of the brand's own account: someone to greet, in the store's pool.
+        return receive_unowned(s, _pool_settings(connector), customer_id=customer_id, channel=kind,
+                               account=connector.account or None, external_id=event.external_id,
+                               body=FOLLOWED.get(kind, "关注了"), type="event", received_at=event.at)
     if event.kind == "unsubscribe":
         _end_bindings(s, customer_id, kind, None, "unsubscribed")
         record_opt_out(s, customer_id, kind, "unsubscribe")
@@ -74,26 +80,31 @@ def _apply(s: Session, connector: Connector, event: InboundEvent) -> str | None:
         return None
     if event.kind == "opt_out":
         record_opt_out(s, customer_id, kind, event.body[:120] or "opt-out")
-    clerk_id = clerk_for(s, connector, event.clerk_ref) or owner_clerk_id(s, customer_id) \
-        or clerk_for(s, connector, connector.setting("default_clerk"))
+    message = dict(channel=kind, account=connector.account or None, external_id=event.external_id,
+                   body=event.body, type=event.type, payload=event.payload or None, received_at=event.at)
+    clerk_id = clerk_for(s, connector, event.clerk_ref)
+    if clerk_id is None and not is_waiting_in_pool(s, customer_id):  # a pooled thread keeps their words together
+        clerk_id = owner_clerk_id(s, customer_id) or clerk_for(s, connector, connector.setting("default_clerk"))
     if clerk_id is None:
-        return "unrouted"
-    receive_message(s, channel=kind, account=connector.account or None, external_id=event.external_id,
-                    customer_id=customer_id, body=event.body, type=event.type,
-                    payload=event.payload or None, clerk_id=clerk_id, received_at=event.at)
+        return receive_unowned(s, _pool_settings(connector), customer_id=customer_id, **message)
+    receive_message(s, customer_id=customer_id, clerk_id=clerk_id, **message)
     return None
+
+
+def _pool_settings(connector: Connector) -> dict:
+    return {key: connector.setting(key) for key in ACCOUNT_KEYS}
 
 
 def customer_for(s: Session, connector: Connector, event: InboundEvent) -> int:
     """The customer behind the channel's sender id, created (with its identity) on first contact."""
     kind, account = connector.kind, connector.account or ""
-    if kind in ("sms", "email"):
-        column = Customer.phone if kind == "sms" else Customer.email
+    if connector.address_field is not None:
+        column = getattr(Customer, connector.address_field)
         found = s.scalar(select(Customer.id).where(column == event.sender).order_by(Customer.id).limit(1))
         if found:
             return found
         customer = Customer(external_id=f"{kind}:{event.sender}"[:64], name=event.sender[-4:],
-                            **({"phone": event.sender} if kind == "sms" else {"email": event.sender}))
+                            **{connector.address_field: event.sender})
         s.add(customer)
         s.flush()
         return customer.id
@@ -122,26 +133,6 @@ def clerk_for(s: Session, connector: Connector, ref: str | None) -> int | None:
         return s.scalar(select(Staff.id).where(Staff.username == username, Staff.active.is_(True)))
     return s.scalar(select(Staff.id).where((Staff.external_id == ref) | (Staff.username == ref),
                                            Staff.active.is_(True)).limit(1))
-
-
-def bind(s: Session, customer_id: int, clerk_id: int, channel: str) -> FollowerBinding:
-    """Bind (or re-bind) a follower to a clerk; the first active binding becomes the owner."""
-    binding = s.scalar(select(FollowerBinding).where(FollowerBinding.customer_id == customer_id,
-                                                     FollowerBinding.clerk_id == clerk_id,
-                                                     FollowerBinding.channel == channel))
-    has_owner = owner_clerk_id(s, customer_id) is not None
-    if binding is None:
-        binding = FollowerBinding(customer_id=customer_id, clerk_id=clerk_id, channel=channel,
-                                  is_owner=not has_owner, since=utcnow())
-        s.add(binding)
-    elif binding.ended_at is not None:
-        binding.ended_at, binding.end_reason, binding.since = None, None, utcnow()
-        binding.is_owner = not has_owner
-    else:
-        return binding
-    s.flush()
-    hooks.fire(s, hooks.FOLLOWER_CHANGED, customer_id=customer_id, clerk_id=clerk_id)
-    return binding
 
 
 def _end_bindings(s: Session, customer_id: int, channel: str, clerk_id: int | None, reason: str) -> None:

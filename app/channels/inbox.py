@@ -87,8 +87,8 @@ class Inbox:
                 for event in events:
                     if event.kind == "sync":  # 微信客服: fetch the messages after the commit
                         from app.channels import kf
-                        jobs.enqueue_after_commit(s, kf.sync_kf_account, connector.account,
-                                                  event.payload.get("token"))
+                        account = event.payload.get("kf_account") or connector.account
+                        jobs.enqueue_after_commit(s, kf.sync_kf_account, account, event.payload.get("token"))
         return results
 
 

@@ -1,4 +1,4 @@
-"""Channel callbacks: ``/channels/<kind>/<account>``.
+"""Channel callbacks (``/channels/<kind>/<account>``) and the channel list (``/api/v1/channels/kinds``).
 
 The view verifies (signature, time window, ids) before anything in the body is trusted, hands
 the events to the group-committing inbox (``inbox``) and answers the vendor once they are
@@ -10,17 +10,20 @@ from __future__ import annotations
 import logging
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
+from app import db
+from app.auth import staff_required
 from app.channels.accounts import registry
 from app.channels.inbox import inbox
+from app.contact.service import open_channels
 from connectors.base import ConnectorError, InboundRejected, InboundRequest
+from connectors.registry import channel_classes, channel_facts, channel_kinds
 
 log = logging.getLogger("daogou.channels")
 
 bp = Blueprint("channels", __name__)
 
-CALLBACK_KINDS = ("wechat-oa", "wecom", "wecom-kf", "sms", "bridge", "email")
 MAX_CALLBACK_BYTES = 256 * 1024  # vendors' callbacks are a few KB; anything bigger is not theirs
 
 
@@ -31,7 +34,7 @@ def _rejected(kind: str, account: str, reason: str, status: int):
 
 @bp.route("/channels/<kind>/<account>", methods=["GET", "POST"])
 def callback(kind: str, account: str):
-    if kind not in CALLBACK_KINDS:
+    if kind not in channel_kinds(callback=True):
         return _rejected(kind, account, "unknown channel kind", 404)
     try:
         connector = registry().connector(kind, account)
@@ -60,7 +63,15 @@ def callback(kind: str, account: str):
         # Not stored in time: say so, and the vendor retries (a late commit makes that a duplicate).
         log.warning("callback not stored in time", extra={"channel": kind, "account": account})
         return jsonify({"error": "busy, retry later"}), 503
-    if counts.get("unrouted"):
-        current_app.logger.info("unrouted inbound kept", extra={"channel": kind, "count": counts["unrouted"]})
+    if counts.get("pooled"):
+        log.info("inbound from customers nobody owns, put in a pool", extra={"channel": kind, "count": counts["pooled"]})
     text, content_type = connector.acknowledge(inbound, events)
     return Response(text, mimetype=content_type)
+
+
+@bp.get("/api/v1/channels/kinds")
+@staff_required()
+def kinds():
+    """Every channel this build knows, with its labels and capabilities; ``open``: the brand can send on it now."""
+    usable = open_channels(db.session())
+    return jsonify({"kinds": [{**channel_facts(cls), "open": cls.kind in usable} for cls in channel_classes()]})

@@ -21,27 +21,29 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, func, select, tuple_, type_coerce
+from sqlalchemy import func, select, tuple_, type_coerce
 from sqlalchemy.types import NullType
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.config import brand_timezone_name
+from app.config import brand_timezone as brand_zone, brand_timezone_name
 from app import realtime
+from app.db import bulk_insert_ignoring_duplicates, chunks
 from app.commission.payloads import earned_payload
 from app.params import is_id
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.i18n import t
+from app.i18n import field_sentences, t
+from app.ingest.validate import FieldError, moment
 from assistant import attribution as attr
 from assistant import commission_rules as cr
 from models import (Attribution, CommissionEntry, CommissionPeriod, CommissionRule, Conversation,
                     Customer, Direction, FollowerBinding, Message, Order, OrderItem, Product, Role, Setting, Staff, utcnow)
-from models.base import UTCDateTime
 from models.commerce import PAID_STATUSES
 
 SETTING_KEY = "attribution"
 EARNABLE = tuple(sorted(PAID_STATUSES))
 ALL_CUSTOMERS_ABOVE = 2000  # past this many customers, load bindings/touches in one scan, not IN (…)
+IN_CHUNK = 5000  # order ids per IN list and rows per RETURNING insert (SQLite ≥ 3.32 binds 32,766)
 
 
 brand_timezone = brand_timezone_name  # the one lookup, in app.config
@@ -68,7 +70,7 @@ def set_attribution_config(session: Session, staff: Staff, value: Any) -> dict[s
     require_head_office(staff, "attribution")
     config, errors = attr.validate_config(value)
     if errors:
-        raise Invalid("invalid attribution settings", errors)
+        raise Invalid(t("commission.attribution.invalid"), field_sentences(errors, "commission.attribution.error"))
     row = session.get(Setting, SETTING_KEY)
     if row is None:
         session.add(Setting(key=SETTING_KEY, value=config, updated_by=staff.id))
@@ -106,11 +108,11 @@ def close_period(session: Session, staff: Staff, period: str, now: dt.datetime |
     require_head_office(staff, "close_period")
     now = now or utcnow()
     if not _valid_period(period):
-        raise Invalid("invalid period", {"period": "YYYY-MM"})
+        raise Invalid(t("commission.close.invalid"), {"period": t("commission.close.choose_month")})
     if period >= attr.month_of_time(now, brand_timezone()):
-        raise Invalid("month not over", {"period": "only a month that has ended can be closed"})
+        raise Invalid(t("commission.close.not_over"), {"period": t("commission.close.not_over_reason")})
     if session.get(CommissionPeriod, period) is not None:
-        raise Conflict("period already closed", {"period": "already closed"})
+        raise Conflict(t("commission.close.already"), {"period": t("commission.close.already")})
     row = CommissionPeriod(period=period, closed_at=now, closed_by=staff.id)
     session.add(row)
     session.flush()
@@ -218,17 +220,12 @@ def _orders_frame(session: Session, *where: Any, order_by: Any = None, limit: in
     return df
 
 
-def _in_chunks(values: list[int], size: int = 5000) -> Iterable[list[int]]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def _attributed_order_ids(session: Session, order_ids: list[int], bulk: bool) -> set[int]:
     if bulk:
         lo, hi = min(order_ids), max(order_ids)
         return set(session.scalars(select(Attribution.order_id).where(Attribution.order_id.between(lo, hi))))
     found: set[int] = set()
-    for chunk in _in_chunks(order_ids):
+    for chunk in chunks(order_ids, IN_CHUNK):
         found.update(session.scalars(select(Attribution.order_id).where(Attribution.order_id.in_(chunk))))
     return found
 
@@ -259,7 +256,7 @@ def _lines(session: Session, orders: pd.DataFrame, bulk: bool) -> pd.DataFrame:
     if bulk:
         rows = _rows(session, stmt.where(OrderItem.order_id.between(min(ids), max(ids))))
     else:
-        rows = [r for chunk in _in_chunks(ids) for r in _rows(session, stmt.where(OrderItem.order_id.in_(chunk)))]
+        rows = [r for chunk in chunks(ids, IN_CHUNK) for r in _rows(session, stmt.where(OrderItem.order_id.in_(chunk)))]
     df = _frame(rows, ["order_id", "sku", "category", "price_fen", "quantity"])
     df["value_fen"] = df["price_fen"].astype(np.int64) * df["quantity"].astype(np.int64)
     return df
@@ -358,7 +355,7 @@ def _book_bulk(session: Session, shares: pd.DataFrame, cands: pd.DataFrame, orde
         "commissionable_fen": sales["commissionable_fen"].fillna(0).to_numpy(dtype=np.int64).tolist(),
         "detail": _details_json(order_ids, clerk_ids, rules, cands),
         "created_at": [now] * len(order_ids)}
-    _bulk_insert_ignoring_duplicates(session, Attribution.__table__, attribution, ["order_id", "clerk_id"])
+    bulk_insert_ignoring_duplicates(session, Attribution.__table__, attribution, ["order_id", "clerk_id"])
 
     e = result.entries
     if e.empty:
@@ -375,7 +372,7 @@ def _book_bulk(session: Session, shares: pd.DataFrame, cands: pd.DataFrame, orde
         "base_fen": e["base_fen"].to_numpy(dtype=np.int64).tolist(), "rule_id": rid,
         "explanation": [w if isinstance(w, str) else None for w in e["explanation"].tolist()],
         "period": e_period.tolist(), "created_at": [now] * len(oid)}
-    _bulk_insert_ignoring_duplicates(session, CommissionEntry.__table__, entries, ["idempotency_key"])
+    bulk_insert_ignoring_duplicates(session, CommissionEntry.__table__, entries, ["idempotency_key"])
     return len(order_ids), len(oid)
 
 
@@ -421,7 +418,7 @@ def _reverse(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[str
              bulk: bool = False) -> list[dict[str, Any]]:
     ids = orders["order_id"].tolist()
     rows = []
-    for chunk in _in_chunks(ids):
+    for chunk in chunks(ids, IN_CHUNK):
         rows += session.execute(
             select(CommissionEntry.order_id, CommissionEntry.clerk_id, CommissionEntry.rule_id,
                    CommissionEntry.kind, func.sum(CommissionEntry.amount_fen))
@@ -451,7 +448,7 @@ def _reverse(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[str
          "period": booking_period(r.refund_period, closed), "created_at": now}
         for r in due.itertuples(index=False)]
     if bulk:  # nothing is published: the lines due (net of what is already reversed) are the answer
-        _bulk_insert_ignoring_duplicates(session, CommissionEntry.__table__, entry_rows, ["idempotency_key"])
+        bulk_insert_ignoring_duplicates(session, CommissionEntry.__table__, entry_rows, ["idempotency_key"])
         return entry_rows
     return _insert_ignoring_duplicates(session, CommissionEntry, entry_rows, ["idempotency_key"], returning=True)
 
@@ -465,73 +462,14 @@ def _insert_ignoring_duplicates(session: Session, model: Any, rows: list[dict[st
     ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = ins(model.__table__).on_conflict_do_nothing(index_elements=conflict)
     if not returning:
-        _bulk_insert_ignoring_duplicates(session, model.__table__, rows, conflict)
+        bulk_insert_ignoring_duplicates(session, model.__table__, rows, conflict)
         return rows
     key = conflict[0] if model is CommissionEntry else None
     new_keys: set[Any] = set()
-    for i in range(0, len(rows), 5_000):
-        result = session.execute(stmt.returning(model.__table__.c.idempotency_key), rows[i:i + 5_000])
+    for batch in chunks(rows, IN_CHUNK):
+        result = session.execute(stmt.returning(model.__table__.c.idempotency_key), batch)
         new_keys.update(result.scalars().all())
     return [r for r in rows if r[key] in new_keys]
-
-
-def _bulk_insert_ignoring_duplicates(session: Session, table: Any, data: list[dict[str, Any]] | dict[str, list[Any]],
-                                     conflict: list[str]) -> None:
-    """The batch's writes straight to the driver: COPY into a temporary table and one INSERT …
-    ON CONFLICT DO NOTHING on PostgreSQL, INSERT OR IGNORE executemany on SQLite. SQLAlchemy's
-    per-row parameter processing costs more than the database on millions of rows.
-
-    ``data``: rows (dicts) or columns (name → list of values, JSON already as text)."""
-    if isinstance(data, list):
-        if not data:
-            return
-        data = {c.name: [r[c.name] for r in data] for c in table.columns if c.name in data[0]}
-    cols = [c.name for c in table.columns if c.name in data]
-    missing = [c.name for c in table.columns if c.name not in data and not c.nullable
-               and c.server_default is None and not c.primary_key]
-    if missing:  # SQLAlchemy's Python-side defaults do not run here; INSERT OR IGNORE would drop rows
-        raise ValueError(f"bulk insert into {table.name} lacks {missing}")
-    texts: dict[dt.datetime, str] = {}
-    pg = session.get_bind().dialect.name == "postgresql"
-
-    def cell(v: Any) -> Any:
-        if isinstance(v, dt.datetime) and not pg:  # models.base.UTCDateTime on SQLite: naive UTC text
-            if v not in texts:
-                texts[v] = v.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
-            return texts[v]
-        return json.dumps(v) if isinstance(v, (dict, list)) else v
-
-    # Convert column by column; most columns hold plain ints and strings and pass untouched.
-    columns = []
-    for c in cols:
-        values = data[c]
-        if isinstance(table.c[c].type, (UTCDateTime, JSON)):
-            values = [cell(v) for v in values]
-        columns.append(values)
-    if not columns or not len(columns[0]):
-        return
-    raw = session.connection().connection.dbapi_connection
-    cur = raw.cursor()
-    try:
-        if pg:
-            cur.execute(f"DROP TABLE IF EXISTS tmp_{table.name}")
-            cur.execute(f"CREATE TEMP TABLE tmp_{table.name} ON COMMIT DROP AS "
-                        f"SELECT {', '.join(cols)} FROM {table.name} WITH NO DATA")
-            with cur.copy(f"COPY tmp_{table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-                for row in zip(*columns):
-                    copy.write_row(row)
-            # In key order: the unique index is then filled page by page, not at random.
-            cur.execute(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} "
-                        f"FROM tmp_{table.name} ORDER BY {', '.join(conflict)} "
-                        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
-        else:
-            rows = list(zip(*columns))
-            key = [cols.index(c) for c in conflict]
-            rows.sort(key=lambda r: tuple(r[i] for i in key))  # in key order, as above
-            cur.executemany(f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
-                            f"VALUES ({', '.join('?' * len(cols))})", rows)
-    finally:
-        cur.close()
 
 
 def _publish(session: Session, orders: pd.DataFrame, entries: list[dict[str, Any]]) -> None:
@@ -598,20 +536,20 @@ def adjust(session: Session, manager: Staff, *, clerk_id: Any, amount: Any, reas
     errors: dict[str, str] = {}
     fen = cr.parse_yuan(amount)
     if fen is None or fen == 0:
-        errors["amount"] = "yuan, e.g. \"12.80\" or \"-5.00\", not zero"
+        errors["amount"] = t("commission.adjust.error.amount")
     if not isinstance(reason, str) or not reason.strip() or len(reason.strip()) > 255:
-        errors["reason"] = "required, at most 255 characters"
+        errors["reason"] = t("commission.adjust.error.reason")
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 100):
         errors["idempotency_key"] = "a string of 8 to 100 characters"
     clerk = session.get(Staff, clerk_id) if is_id(clerk_id) else None
     if clerk is None or (manager.role == Role.manager and clerk.store_id != manager.store_id):
-        errors["clerk_id"] = "no such clerk in your scope"
+        errors["clerk_id"] = t("commission.adjust.error.clerk_id")
     if order_id is not None:
         ok = is_id(order_id) and session.get(Order, order_id) is not None
         if not ok:
             errors["order_id"] = "no such order"
     if errors:
-        raise Invalid("invalid adjustment", errors)
+        raise Invalid(t("commission.adjust.invalid"), errors)
     key = f"adjusted:{idempotency_key or uuid.uuid4().hex}"
     existing = session.scalar(select(CommissionEntry).where(CommissionEntry.idempotency_key == key))
     if existing is not None:
@@ -655,9 +593,9 @@ def seed_default_rules(session: Session) -> list[CommissionRule]:
 def create_rule(session: Session, staff: Staff, payload: Any, now: dt.datetime | None = None) -> CommissionRule:
     """Add a commission rule; it applies to orders paid from its ``effective_from`` on."""
     require_head_office(staff, "rules")
-    values, errors = cr.validate_rule(payload, now or utcnow())
+    values, errors = cr.validate_rule(_in_brand_time(payload), now or utcnow())
     if errors:
-        raise Invalid("invalid commission rule", errors)
+        raise _invalid_rule(errors)
     rule = CommissionRule(**values, created_by=staff.id, created_at=now or utcnow())
     session.add(rule)
     session.flush()
@@ -671,16 +609,34 @@ def replace_rule(session: Session, staff: Staff, rule_id: int, payload: Any,
     require_head_office(staff, "rules")
     now = now or utcnow()
     old = _open_rule(session, rule_id, now)
-    values, errors = cr.validate_rule(payload, now)
-    if not errors and values["effective_from"] < now:
-        errors["effective_from"] = "a change applies from now on, not to orders already paid"
+    values, errors = cr.validate_rule(_in_brand_time(payload), now)
     if errors:
-        raise Invalid("invalid commission rule", errors)
+        raise _invalid_rule(errors)
+    if values["effective_from"] < now:
+        raise Invalid(t("commission.rule.invalid"), {"effective_from": t("commission.rule.change_from_now")})
     old.effective_to = max(values["effective_from"], old.effective_from)
     rule = CommissionRule(**values, created_by=staff.id, created_at=now)
     session.add(rule)
     session.flush()
     return rule
+
+
+def _in_brand_time(payload: Any) -> Any:
+    """The rule with its times read as DESIGN.md says: a time without an offset is in the brand's
+    timezone (a date picker sends "2026-12-01T00:00"). Anything unreadable is left to the validator."""
+    if not isinstance(payload, dict):
+        return payload
+    out = dict(payload)
+    for key in ("effective_from", "effective_to"):
+        try:
+            out[key] = moment(payload[key], brand_zone()).isoformat()
+        except (KeyError, FieldError):
+            pass
+    return out
+
+
+def _invalid_rule(errors: dict[str, str]) -> Invalid:
+    return Invalid(t("commission.rule.invalid"), field_sentences(errors, "commission.rule.error"))
 
 
 def end_rule(session: Session, staff: Staff, rule_id: int, now: dt.datetime | None = None) -> CommissionRule:

@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 
 from app.commission.actions import brand_timezone, closed_periods
 from app.customers.serialize import yuan
-from app.i18n import t
-from assistant.commission_rules import parse_yuan
-from models import (Attribution, CommissionEntry, CommissionRule, Customer, Order, Role, Staff, Store)
+from app.i18n import negotiate_locale, t
+from assistant.attribution import RULES as ATTRIBUTION_RULES
+from assistant.categories import category_label
+from assistant.commission_rules import KINDS, parse_yuan
+from models import (Attribution, CommissionEntry, CommissionRule, Customer, Order, Product, Role, Staff, Store)
 
 TERMINAL = ("completed", "refunded", "cancelled")
 ORDERS_SHOWN = 200
+PRODUCTS_OFFERED = 5000  # the rule form's product picker; a catalogue past this is searched by SKU
 
 
 def month_bounds(period: str, tz: str) -> tuple[dt.datetime, dt.datetime]:
@@ -289,4 +292,19 @@ def rule_json(r: CommissionRule) -> dict[str, Any]:
         "priority": r.priority, "effective_from": r.effective_from.isoformat(),
         "effective_to": r.effective_to.isoformat() if r.effective_to else None,
         "created_by": r.created_by, "created_at": r.created_at.isoformat(),
+    }
+
+
+def form_choices(session: Session) -> dict[str, Any]:
+    """What head office's commission forms offer, in the reader's words: rule kinds, the
+    catalogue's categories and products, and the attribution rules with what each one means."""
+    locale = negotiate_locale()
+    categories = session.scalars(select(Product.category).distinct().order_by(Product.category))
+    products = session.execute(select(Product.sku, Product.name).order_by(Product.name).limit(PRODUCTS_OFFERED))
+    return {
+        "kinds": [{"key": k, "label": t(f"commission.kind.{k}"), "hint": t(f"commission.kind_hint.{k}")} for k in KINDS],
+        "categories": [{"key": c, "label": category_label(c, locale)} for c in categories if c],
+        "products": [{"sku": sku, "name": name} for sku, name in products],
+        "attribution_rules": [{"key": r, "label": t(f"commission.rule.{r}"), "hint": t(f"commission.rule_hint.{r}")}
+                              for r in ATTRIBUTION_RULES],
     }

@@ -117,6 +117,12 @@ def end_rule(rule_id: int):
     return jsonify(out)
 
 
+@bp.get("/choices")
+@staff_required(Role.manager, Role.hq)
+def form_choices():
+    return jsonify(queries.form_choices(db.session()))
+
+
 @bp.get("/attribution")
 @staff_required(Role.manager, Role.hq)
 def get_attribution():

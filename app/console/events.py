@@ -1,8 +1,9 @@
 """Socket.IO handlers of namespace ``/console``: who may connect, which rooms, and resume.
 
 A connection is accepted only with a logged-in staff session (the same signed cookie as the
-HTTP API). The server alone decides the rooms: a clerk joins ``clerk:<id>``, a manager
-``store:<id>``, head office ``hq``; no handler lets a client name a room. On every (re)connect the
+HTTP API). The server alone decides the rooms: a clerk joins ``clerk:<id>`` and their store's
+pool ``pool:<store id>``, a manager ``store:<id>`` and the pool too, head office ``hq`` (which
+hears every pool); no handler lets a client name a room. On every (re)connect the
 console sends ``resume`` with the last event id it applied and gets everything after it.
 """
 from __future__ import annotations
@@ -27,10 +28,11 @@ REORDER_WINDOW = dt.timedelta(seconds=10)
 
 
 def rooms_for(staff: Staff) -> list[str]:
+    pool = [realtime.pool_room(staff.store_id)] if staff.store_id is not None else []
     if staff.role == Role.clerk:
-        return [realtime.clerk_room(staff.id)]
+        return [realtime.clerk_room(staff.id), *pool]
     if staff.role == Role.manager and staff.store_id is not None:
-        return [realtime.store_room(staff.store_id), realtime.clerk_room(staff.id)]
+        return [realtime.store_room(staff.store_id), realtime.clerk_room(staff.id), *pool]
     if staff.role == Role.hq:
         return ["hq", realtime.clerk_room(staff.id)]
     return [realtime.clerk_room(staff.id)]

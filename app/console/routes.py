@@ -6,6 +6,7 @@ scope answers 404, exactly like something that does not exist.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -22,6 +23,7 @@ from app.contact.service import clerk_send_timing
 from app.messaging.actions import conversation_for, send_message
 from app.messaging.deferred import cancel_scheduled
 from app.params import is_id, query_id, query_int
+from app.reception.pools import pool_counts
 from app.urls import web_url_problem
 from app.scoping import get_visible_customer, where_visible
 from models import Conversation, Customer, Message, QuickReply, Role, Staff, utcnow
@@ -37,13 +39,17 @@ CONVERSATION_READ = "conversation.read"  # not replayed: a reconnecting console 
 
 
 def visible_conversations(staff: Staff) -> Select[tuple[Conversation]]:
-    """Conversations the staff member may read (a clerk: their own, with current followers)."""
-    query = select(Conversation).where(where_visible(staff, Conversation.customer_id))
+    """Conversations the staff member may read: a clerk their own (with current followers) and
+    their store's pool; a manager their store's clerks' and pool; head office all."""
+    if staff.role == Role.hq:
+        return select(Conversation)
+    pool = and_(Conversation.clerk_id.is_(None), Conversation.store_id == staff.store_id)
     if staff.role == Role.clerk:
-        return query.where(Conversation.clerk_id == staff.id)
-    if staff.role == Role.manager:
-        return query.where(Conversation.clerk_id.in_(select(Staff.id).where(Staff.store_id == staff.store_id)))
-    return query
+        own = and_(Conversation.clerk_id == staff.id, where_visible(staff, Conversation.customer_id))
+    else:
+        own = and_(Conversation.clerk_id.in_(select(Staff.id).where(Staff.store_id == staff.store_id)),
+                   where_visible(staff, Conversation.customer_id))
+    return select(Conversation).where(or_(own, pool) if staff.store_id is not None else own)
 
 
 def get_visible_conversation(staff: Staff, conversation_id: int) -> Conversation:
@@ -89,6 +95,12 @@ def list_conversations():
                                           Customer.phone.endswith(q, autoescape=True)))))
     if request.args.get("unread") == "1":
         query = query.where(Conversation.unread_count > 0)
+    # The pool (待接待) is its own list: ``pool=1`` shows only it, otherwise it stays out.
+    pooled = request.args.get("pool") == "1"
+    query = query.where(Conversation.clerk_id.is_(None) if pooled else Conversation.clerk_id.is_not(None))
+    waited = query_int("waiting_minutes", 0)
+    if waited:
+        query = query.where(Conversation.waiting_since <= utcnow() - dt.timedelta(minutes=waited))
     s = db.session()
     # Threads waiting for an answer first, then newest; threads never written in (opened from a
     # profile) sort by creation.
@@ -98,13 +110,15 @@ def list_conversations():
     more = len(rows) > limit
     rows = rows[:limit]
     customers = serialize.customers_by_id(s, [c.customer_id for c in rows])
-    unread_total = None
+    unread_total = pool_waiting = None
     if offset == 0:
-        scoped = visible_conversations(staff).subquery()
+        scoped = visible_conversations(staff).where(Conversation.clerk_id.is_not(None)).subquery()
         unread_total = s.scalar(select(func.coalesce(func.sum(scoped.c.unread_count), 0)))
-    return jsonify({"conversations": [serialize.conversation_json(c, customers.get(c.customer_id)) for c in rows],
+        pool_waiting = pool_counts(s, staff)
+    stores = serialize.store_names(s, rows)
+    return jsonify({"conversations": [serialize.conversation_json(c, customers.get(c.customer_id), stores) for c in rows],
                     "more": more, "next_offset": offset + len(rows) if more else None,
-                    "unread_total": unread_total})
+                    "unread_total": unread_total, "pool_waiting": pool_waiting})
 
 
 @bp.post("/conversations")
@@ -194,6 +208,8 @@ def post_message(conversation_id: int):
     """Send in the thread; the same ``client_id`` twice sends once (a retry after a dropped link)."""
     staff = current_staff()
     conv = get_visible_conversation(staff, conversation_id)
+    if conv.clerk_id is None:
+        raise Forbidden("claim the conversation before answering", {"conversation_id": "请先接待这位客户，再回复"})
     if conv.clerk_id != staff.id:
         raise Forbidden("only the clerk of this conversation can send in it",
                         {"conversation_id": "belongs to another clerk"})

@@ -6,9 +6,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.i18n import t
+from app.i18n import negotiate_locale, t
 from app.messaging.payloads import message_json as _message_json
-from models import Conversation, Customer, Message, QuickReply
+from connectors.registry import channel_label
+from models import Conversation, Customer, Message, QuickReply, Store
 
 
 def customers_by_id(session: Session, ids: list[int]) -> dict[int, Customer]:
@@ -18,10 +19,19 @@ def customers_by_id(session: Session, ids: list[int]) -> dict[int, Customer]:
     return {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(set(ids))))}
 
 
-def conversation_json(conv: Conversation, customer: Customer | None) -> dict[str, Any]:
+def store_names(session: Session, conversations: list[Conversation]) -> dict[int, str]:
+    ids = {c.store_id for c in conversations if c.store_id is not None}
+    return dict(session.execute(select(Store.id, Store.name).where(Store.id.in_(ids))).all()) if ids else {}
+
+
+def conversation_json(conv: Conversation, customer: Customer | None, stores: dict[int, str] | None = None) -> dict[str, Any]:
     return {
         "id": conv.id,
         "clerk_id": conv.clerk_id,
+        "store_id": conv.store_id,
+        "store_name": (stores or {}).get(conv.store_id) if conv.store_id else None,
+        "pooled": conv.clerk_id is None,  # waiting in a pool (待接待) for someone to claim it
+        "waiting_since": conv.waiting_since.isoformat() if conv.waiting_since else None,
         "customer": None if customer is None else {
             "id": customer.id, "name": customer.name,
             "stage": customer.stage.value if customer.stage else None,
@@ -32,6 +42,7 @@ def conversation_json(conv: Conversation, customer: Customer | None) -> dict[str
         "last_message_at": conv.last_message_at.isoformat() if conv.last_message_at else None,
         "last_message_preview": conv.last_message_preview,
         "last_channel": conv.last_channel,
+        "last_channel_label": channel_label(conv.last_channel, negotiate_locale()) if conv.last_channel else None,
         "last_inbound_at": conv.last_inbound_at.isoformat() if conv.last_inbound_at else None,
     }
 

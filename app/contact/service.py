@@ -17,14 +17,15 @@ from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from app.counters import counters
+from app.db import chunks
 from app.errors import Invalid
 from assistant.policy import (MARKETING, SERVICE, ContactHistory, Decision, PolicyConfig, Sent,
                               content_hash, decide, quiet_hours_end, until_label)
+from connectors.registry import accountless_kinds, address_fields, contact_priority
 from models import (ChannelAccount, ChannelIdentity, Conversation, Customer, CustomerOptOut, Direction, Message,
                     MessageStatus, Setting, Store)
 
 SETTING_KEY = "contact_policy"
-_CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
 _SCAN_ABOVE = 5000
 # Outbound messages that have not gone (waiting for quiet hours to end, or called off) do not
 # count against caps or duplicates: they are checked again when they go.
@@ -32,8 +33,9 @@ NOT_SENT = (MessageStatus.scheduled, MessageStatus.cancelled)
 
 
 def load_config(session: Session) -> PolicyConfig:
+    """Head office's settings over the defaults; the channel order defaults to the registry's."""
     row = session.get(Setting, SETTING_KEY)
-    return PolicyConfig.from_dict(row.value) if row else PolicyConfig()
+    return PolicyConfig.from_dict({"channel_priority": list(contact_priority()), **(row.value if row else {})})
 
 
 def save_config(session: Session, data: dict, staff_id: int | None) -> PolicyConfig:
@@ -47,11 +49,6 @@ def save_config(session: Session, data: dict, staff_id: int | None) -> PolicyCon
         row.value = config.to_dict()
         row.updated_by = staff_id
     return config
-
-
-def _chunks(ids: Sequence[int]):
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]
 
 
 def histories(session: Session, customer_ids: Sequence[int], now: dt.datetime,
@@ -68,19 +65,17 @@ def histories(session: Session, customer_ids: Sequence[int], now: dt.datetime,
                   config.duplicate_content_days, 2)
     since = now - dt.timedelta(days=longest)
     scan = len(wanted) > _SCAN_ABOVE
-    for chunk in ([None] if scan else _chunks(list(wanted))):
+    for chunk in ([None] if scan else chunks(list(wanted))):
         def only(column, _chunk=chunk):
             return column.in_(_chunk) if _chunk is not None else true()
 
-        for cid, phone, email, zone in session.execute(
-                select(Customer.id, Customer.phone, Customer.email, Store.timezone)
+        addressed = address_fields()
+        for cid, zone, *addresses in session.execute(
+                select(Customer.id, Store.timezone, *[getattr(Customer, f) for f in addressed.values()])
                 .outerjoin(Store, Store.id == Customer.home_store_id).where(only(Customer.id))):
             if cid in wanted:
                 out[cid].tz = zone or None
-                if phone:
-                    out[cid].reachable.add("sms")
-                if email:
-                    out[cid].reachable.add("email")
+                out[cid].reachable.update(kind for kind, address in zip(addressed, addresses) if address)
         for cid, channel in session.execute(
                 select(ChannelIdentity.customer_id, ChannelIdentity.channel)
                 .where(only(ChannelIdentity.customer_id))):
@@ -147,9 +142,9 @@ def decide_many(session: Session, customer_ids: Sequence[int], *, purpose: str,
 
 
 def open_channels(session: Session) -> frozenset[str]:
-    """The channels the brand can send on: an enabled account, or the demo loopback (no account)."""
+    """The channels the brand can send on: an enabled account, or one that needs none (demo loopback)."""
     kinds = session.scalars(select(ChannelAccount.kind).where(ChannelAccount.enabled.is_(True)).distinct())
-    return frozenset(kinds) | {"loopback"}
+    return frozenset(kinds) | accountless_kinds()
 
 
 def _reserve(customer_id: int, purpose: str, config: PolicyConfig) -> bool:

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.db import Database
+from assistant.lifecycle import REPEAT_MIN_PAID_ORDERS
 from models import Role, Segment, Staff
 
 SCHOOL_WORDS = ["学校", "大学", "学院", "中学", "初中", "高中", "小学"]
@@ -28,7 +29,7 @@ def seed_segments(now: dt.datetime) -> list[tuple[str, str, dict]]:
     d1111 = f"{year}-11-11"
     # Qixi (七夕) falls on different solar days; 2025-08-29 and 2026-08-19 are the recent ones.
     qixi = {2025: "2025-08-29", 2026: "2026-08-19"}.get(year, f"{year}-08-19")
-    twice = {"field": "paid_orders", "op": ">=", "value": 2}
+    twice = {"field": "paid_orders", "op": ">=", "value": REPEAT_MIN_PAID_ORDERS}  # 老客
     return [
         ("复购两次以上", "买过 2 次及以上的老客", twice),
         ("复购两次以上（排除双十一买过的）", "买过 2 次及以上，且 11 月 10–11 日没有购买",
@@ -41,8 +42,8 @@ def seed_segments(now: dt.datetime) -> list[tuple[str, str, dict]]:
          {"field": "address", "op": "contains_any", "value": SCHOOL_WORDS}),
         ("未付款订单超过 100 元（催付）", "有未付款订单且金额超过 ¥100",
          {"field": "unpaid_order_amount", "op": ">", "value": 100}),
-        ("休眠高价值老客", "已休眠且累计消费 ≥ ¥1,000",
-         {"all": [{"field": "stage", "op": "in", "value": ["dormant"]},
+        ("休眠高价值老客", "买过 2 次及以上、已休眠且累计消费 ≥ ¥1,000",
+         {"all": [{"field": "stage", "op": "in", "value": ["dormant"]}, twice,
                   {"field": "total_spent", "op": ">=", "value": 1000}]}),
     ]
 

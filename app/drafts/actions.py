@@ -20,10 +20,10 @@ from app.scoping import get_visible_customer, where_visible
 from assistant.drafting import (SCENARIOS, TONES, DraftRequest, DraftResult, build_contexts,
                                 default_templates, normalise_scenario, other_customer_names, parse_offers,
                                 task_brief, validate_templates, write_draft)
+from connectors.registry import channel_kinds, is_channel, preferred_channel
 from models import (CareTask, CareTaskTarget, Conversation, Customer, Direction, FollowerBinding, Message,
                     Order, Role, Setting, Staff, utcnow)
 from models.commerce import PAID_STATUSES
-from models.customers import CHANNELS
 from models.drafting import SENT_OUTCOMES, Draft, DraftBatch, DraftOutcome, DraftSource
 
 # A message the clerk sends this soon after a draft is taken as that draft being used…
@@ -58,8 +58,8 @@ def parse_draft_body(body: Any) -> dict[str, Any]:
     elif scenario == "task" and task_id is None:
         fields["task_id"] = "required for the task scenario"
     channel = body.get("channel")
-    if channel is not None and channel not in CHANNELS:
-        fields["channel"] = f"one of {', '.join(CHANNELS)}"
+    if channel is not None and not is_channel(channel):
+        fields["channel"] = f"one of {', '.join(channel_kinds())}"
     tone = body.get("tone") or "friendly"
     if tone not in TONES:
         fields["tone"] = f"one of {', '.join(TONES)}"
@@ -86,7 +86,7 @@ def _default_channel(session: Session, customer_id: int, clerk_id: int | None) -
                                                   FollowerBinding.ended_at.is_(None))
     if clerk_id is not None:
         query = query.where(FollowerBinding.clerk_id == clerk_id)
-    return session.scalar(query.order_by(FollowerBinding.is_owner.desc()).limit(1)) or "wecom"
+    return session.scalar(query.order_by(FollowerBinding.is_owner.desc()).limit(1)) or preferred_channel()
 
 
 def draft_for_customer(staff: Staff, body: Any) -> tuple[Draft, DraftResult]:
@@ -320,8 +320,8 @@ def start_batch(staff: Staff, body: Any) -> DraftBatch:
             fields["customer_ids"] = "a non-empty list of customer ids (or give task_id)"
         elif len(ids) > BATCH_LIMIT:
             fields["customer_ids"] = f"at most {BATCH_LIMIT}"
-    if channel is not None and channel not in CHANNELS:
-        fields["channel"] = f"one of {', '.join(CHANNELS)}"
+    if channel is not None and not is_channel(channel):
+        fields["channel"] = f"one of {', '.join(channel_kinds())}"
     if fields:
         raise Invalid("invalid batch", fields)
     with db.transaction() as s:

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from app import db
 from app.drafts import settings as draft_settings
 from assistant.drafting import DraftRequest, build_contexts, task_brief, template_draft
+from connectors.registry import preferred_channel
 from models import CareTask, FollowerBinding, utcnow
 from models.drafting import Draft, DraftBatch, DraftSource
 
@@ -31,8 +32,8 @@ def run_draft_batch(batch_id: int) -> None:
         customer_ids = list(batch.customer_ids)[batch.done:]
         scenario, channel, task_id = batch.scenario, batch.channel, batch.task_id
     try:
-        for start in range(0, len(customer_ids), CHUNK):
-            _draft_chunk(batch_id, customer_ids[start:start + CHUNK], scenario, channel, task_id)
+        for chunk in db.chunks(customer_ids, CHUNK):
+            _draft_chunk(batch_id, chunk, scenario, channel, task_id)
     except Exception as exc:  # record the failure on the batch so head office sees it, then re-raise
         with db.transaction() as s:
             batch = s.get(DraftBatch, batch_id)
@@ -50,7 +51,8 @@ def _draft_chunk(batch_id: int, customer_ids: list[int], scenario: str, channel:
         task = task_brief(s.get(CareTask, task_id)) if task_id else None
         channels = dict(s.execute(select(FollowerBinding.customer_id, FollowerBinding.channel).where(
             FollowerBinding.customer_id.in_(customer_ids), FollowerBinding.current_owner())).all())
-        requests = [DraftRequest(cid, scenario, channel or channels.get(cid, "wecom"), task=task) for cid in customer_ids]
+        fallback = preferred_channel()
+        requests = [DraftRequest(cid, scenario, channel or channels.get(cid, fallback), task=task) for cid in customer_ids]
         settings = draft_settings.drafting_settings(s)
         now = utcnow()
         contexts = build_contexts(s, requests, settings, draft_settings.recommender(s, now=now), now,

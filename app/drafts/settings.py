@@ -119,13 +119,13 @@ def recommender(session: Session, app: Flask | None = None, now: dt.datetime | N
 
 
 def describe_ranker_reason(reason: dict[str, Any]) -> str:
-    """One of the ranker's reasons in the clerk's words (the Today list's own sentences)."""
-    from app.i18n import t
+    """One of the ranker's reasons in the clerk's words (the Today card's own sentences)."""
+    from app.today.serialize import reason_text
 
     try:
-        return t(f"today.reason.{reason['code']}", locale="zh-CN", **(reason.get("params") or {}))
-    except (KeyError, IndexError, ValueError):  # a sentence whose facts changed shape: keep the code
-        return str(reason.get("code"))
+        return reason_text({**reason, "params": reason.get("params") or {}}, "zh-CN")
+    except (KeyError, IndexError, ValueError):  # a sentence whose facts changed shape: leave it out
+        return ""
 
 
 def model_drafter(app: Flask | None = None) -> ModelDrafter | None:

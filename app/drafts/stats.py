@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from app.drafts.fallbacks import fallback_rows
 from models.drafting import Draft, DraftOutcome
 
 
@@ -47,7 +48,7 @@ def draft_stats(session: Session, since: dt.datetime, scenario: str | None = Non
         .group_by(Draft.fallback_reason)).all())
     return {"since": since.isoformat(), "rows": rows,
             "by_source": {k: {**v, **_rates(v)} for k, v in sorted(totals.items())},
-            "fallback_reasons": fallback_reasons}
+            "fallback_reasons": fallback_reasons, "fallbacks": fallback_rows(fallback_reasons)}
 
 
 def _rates(c: dict[str, int]) -> dict[str, float | None]:

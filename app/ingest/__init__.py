@@ -5,9 +5,9 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from app import api_docs
     from app.ingest import commands, routes
-    from app.ingest.openapi import PATHS, SCHEMAS
+    from app.ingest.openapi import PATHS, schemas
 
     api_docs.init_app(app)
     app.register_blueprint(routes.bp)
-    api_docs.register_paths(app, PATHS, SCHEMAS)
+    api_docs.register_paths(app, PATHS, schemas())
     commands.init_app(app)

@@ -25,13 +25,14 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import hooks
+from app.db import bulk_insert
 from app.i18n import t
 from app.ingest import validate as v
 from models.money import yuan
 from models import (ChannelIdentity, Customer, FollowerBinding, Order, OrderItem, Product, Role,
                     Staff, Store, can_transition, utcnow)
 
-DEFAULT_FOLLOW_CHANNEL = "in_store"
+DEFAULT_FOLLOW_CHANNEL = v.IN_STORE
 STATUS_TIME = {"paid": "paid_at", "shipped": "shipped_at", "delivered": "delivered_at",
                "completed": "completed_at", "cancelled": "cancelled_at", "refunded": "refunded_at"}
 UNPAID = frozenset({"created", "cancelled"})
@@ -151,47 +152,6 @@ def _insert_returning_ids(session: Session, model, key: str, rows: list[dict[str
     table = model.__table__
     result = session.execute(insert(table).returning(table.c[key], table.c.id), rows)
     return dict(result.all())
-
-
-def insert_many(session: Session, table, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """Insert many rows straight through the driver: COPY on PostgreSQL, executemany on SQLite.
-
-    This is the hot path of order imports, where SQLAlchemy's per-row statement bookkeeping
-    costs more than the database. Values still pass through each column type's bind processor
-    (UTC datetimes, enums), so the stored form is exactly what the ORM writes and reads back.
-    Python-side column defaults are *not* applied: ``columns`` must name every value needed.
-    """
-    if not rows:
-        return
-    conn = session.connection()
-    dialect = conn.dialect
-    if dialect.name == "postgresql":
-        order = list(columns)
-        sql = None
-    else:
-        compiled = insert(table).compile(dialect=dialect, column_keys=columns)
-        order, sql = list(compiled.positiontup), str(compiled)
-    # Column by column: one tight comprehension per column beats a generator per row.
-    values = []
-    for c in order:
-        column = [row[c] for row in rows]
-        process = table.c[c].type._cached_bind_processor(dialect)
-        if process is not None:
-            # A column repeats its values (one updated_at for the batch, a handful of statuses,
-            # paid_at times that are other orders' created_at): process each distinct one once.
-            # Equal values process alike (equal datetimes are the same UTC instant).
-            processed: dict[Any, Any] = {None: None}
-            column = [processed[v] if v in processed else processed.setdefault(v, process(v)) for v in column]
-        values.append(column)
-    params = list(zip(*values))
-    if sql is None:
-        names = ", ".join(dialect.identifier_preparer.quote(c) for c in order)
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN") as copy:
-            for row in params:
-                copy.write_row(row)
-        return
-    conn.exec_driver_sql(sql, params)
 
 
 def _update_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:
@@ -414,7 +374,7 @@ def record_orders(session: Session, rows: Sequence[Any], tz: dt.tzinfo | None = 
             updates.append({"id": current["id"], **changed})
             touched_customers.add(current["customer_id"])
 
-    insert_many(session, Order.__table__, [*_ORDER_COLUMNS, "updated_at"], inserts)
+    bulk_insert(session, Order.__table__, [*_ORDER_COLUMNS, "updated_at"], inserts)
     order_ids = _ids_by(session, Order.external_id, new_items, Order.id)
     item_rows = [{"order_id": order_ids[ext], "product_id": p, "quantity": q, "price_fen": price}
                  for ext, lines in new_items.items() for p, q, price in lines]
@@ -422,7 +382,7 @@ def record_orders(session: Session, rows: Sequence[Any], tz: dt.tzinfo | None = 
         session.execute(delete(OrderItem).where(OrderItem.order_id.in_(list(replaced_items))))
         item_rows += [{"order_id": oid, "product_id": p, "quantity": q, "price_fen": price}
                       for oid, lines in replaced_items.items() for p, q, price in lines]
-    insert_many(session, OrderItem.__table__, ["order_id", "product_id", "quantity", "price_fen"], item_rows)
+    bulk_insert(session, OrderItem.__table__, ["order_id", "product_id", "quantity", "price_fen"], item_rows)
     _update_rows(session, Order, [u for u in updates if len(u) > 1])
     # An order whose only change was its items still counts as changed for updated_at.
     _update_rows(session, Order, [{"id": u["id"], "updated_at": now} for u in updates if len(u) == 1])

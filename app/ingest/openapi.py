@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.api_docs import error_response
-from app.ingest.validate import FOLLOW_CHANNELS, MAX_ITEMS, MAX_QUANTITY, MAX_USAGE_DAYS
+from app.ingest.validate import MAX_ITEMS, MAX_QUANTITY, MAX_USAGE_DAYS, follow_channels
 from app.urls import MAX_URL_CHARS
+from connectors.registry import channel_kinds
 from models.commerce import ORDER_STATUSES
-from models.customers import CHANNELS
 
 BULK_LIMIT = 5000
 MONEY = {"type": "string", "pattern": r"^\d{1,13}(\.\d{1,2})?$", "examples": ["268.00"],
@@ -61,29 +61,6 @@ SCHEMAS: dict[str, Any] = {
             "launched_at": _nullable(TIME),
         },
     },
-    "Identity": {
-        "type": "object", "required": ["channel", "external_id"],
-        "properties": {"channel": {"enum": list(CHANNELS)}, "account": {"type": ["string", "null"], "maxLength": 64},
-                       "external_id": _text(128)},
-    },
-    "Customer": {
-        "type": "object", "additionalProperties": False, "required": ["external_id", "name"],
-        "description": "Absent fields keep their stored value; null clears it.",
-        "properties": {
-            "external_id": EXTERNAL_ID, "name": _text(80), "phone": _text(20, True),
-            "email": _text(254, True), "gender": _nullable({"enum": ["F", "M", "女", "男"]}),
-            "birthday": _nullable({"type": "string", "format": "date"}), "address": _text(255, True),
-            "city": _text(60, True), "province": _text(60, True), "member_level": _text(32, True),
-            "store": {**_text(64, True), "description": "Home store's external id."},
-            "clerk": {**_text(64, True),
-                      "description": "The owning clerk (staff external id or username): binds the "
-                                     "customer to that clerk as owner."},
-            "channel": {"enum": list(FOLLOW_CHANNELS),
-                        "description": "How the customer follows the clerk; default in_store."},
-            "identities": {"type": "array", "items": {"$ref": "#/components/schemas/Identity"}},
-        },
-        "dependentRequired": {"channel": ["clerk"]},
-    },
     "OrderItem": {
         "type": "object", "required": ["sku", "quantity", "price"],
         "properties": {"sku": _text(64), "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}, "price": MONEY},
@@ -130,6 +107,40 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+
+def _customer_schemas() -> dict[str, Any]:
+    """Customer and Identity, whose channel enums are the connector registry's at this moment."""
+    return {
+        "Identity": {
+            "type": "object", "required": ["channel", "external_id"],
+            "properties": {"channel": {"enum": list(channel_kinds())},
+                           "account": {"type": ["string", "null"], "maxLength": 64}, "external_id": _text(128)},
+        },
+        "Customer": {
+            "type": "object", "additionalProperties": False, "required": ["external_id", "name"],
+            "description": "Absent fields keep their stored value; null clears it.",
+            "properties": {
+                "external_id": EXTERNAL_ID, "name": _text(80), "phone": _text(20, True),
+                "email": _text(254, True), "gender": _nullable({"enum": ["F", "M", "女", "男"]}),
+                "birthday": _nullable({"type": "string", "format": "date"}), "address": _text(255, True),
+                "city": _text(60, True), "province": _text(60, True), "member_level": _text(32, True),
+                "store": {**_text(64, True), "description": "Home store's external id."},
+                "clerk": {**_text(64, True),
+                          "description": "The owning clerk (staff external id or username): binds the "
+                                         "customer to that clerk as owner."},
+                "channel": {"enum": list(follow_channels()),
+                            "description": "How the customer follows the clerk; default in_store."},
+                "identities": {"type": "array", "items": {"$ref": "#/components/schemas/Identity"}},
+            },
+            "dependentRequired": {"channel": ["clerk"]},
+        },
+    }
+
+
+def schemas() -> dict[str, Any]:
+    """Every component schema of the ingestion endpoints."""
+    return {**SCHEMAS, **_customer_schemas()}
 
 
 def _bulk(kind: str, schema: str, summary: str) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.i18n import t
 from app.urls import MAX_URL_CHARS, web_url_problem
+from connectors.registry import channel_kinds, is_channel
 from models.commerce import ORDER_STATUSES
-from models.customers import CHANNELS
 
 # NUL and other control characters break PostgreSQL text and every screen; lone surrogates
 # (legal as JSON escapes) cannot be stored as UTF-8.
@@ -143,18 +143,22 @@ def gender(value: Any) -> str:
 
 
 def channel(value: Any) -> str:
-    if value not in CHANNELS:
-        raise FieldError("one_of", choices=", ".join(CHANNELS))
+    if not is_channel(value):
+        raise FieldError("one_of", choices=", ".join(channel_kinds()))
     return value
 
 
-FOLLOW_CHANNELS = (*CHANNELS, "in_store")
+IN_STORE = "in_store"
+
+
+def follow_channels() -> tuple[str, ...]:
+    """How a customer can meet their clerk: a messaging channel, or in the shop."""
+    return (*channel_kinds(), IN_STORE)
 
 
 def follow_channel(value: Any) -> str:
-    """How the customer met their clerk: a messaging channel, or in the shop (in_store)."""
-    if value not in FOLLOW_CHANNELS:
-        raise FieldError("one_of", choices=", ".join(FOLLOW_CHANNELS))
+    if value != IN_STORE and not is_channel(value):
+        raise FieldError("one_of", choices=", ".join(follow_channels()))
     return value
 
 

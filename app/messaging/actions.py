@@ -15,8 +15,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import hooks, realtime
+from app.db import chunks
 from app.errors import Invalid, NotFound
 from app.messaging.payloads import message_created, message_status
+from app.messaging.waits import close_wait, open_wait
+from connectors.registry import address_fields
 from models import (ChannelIdentity, Conversation, Customer, CustomerOptOut, Direction,
                     FollowerBinding, Message, MessageStatus, OutboxEntry, OutboxState, Staff,
                     utcnow)
@@ -34,9 +37,9 @@ def owner_clerk_ids(session: Session, customer_ids: Sequence[int]) -> dict[int, 
     """customer id → owning clerk id, for many customers (chunked under SQLite's bind limit)."""
     ids = list(customer_ids)
     out: dict[int, int] = {}
-    for i in range(0, len(ids), 900):
+    for chunk in chunks(ids):
         out.update(session.execute(select(FollowerBinding.customer_id, FollowerBinding.clerk_id).where(
-            FollowerBinding.customer_id.in_(ids[i:i + 900]), FollowerBinding.current_owner())).all())
+            FollowerBinding.customer_id.in_(chunk), FollowerBinding.current_owner())).all())
     return out
 
 
@@ -50,6 +53,30 @@ def conversation_for(session: Session, customer_id: int, clerk_id: int) -> Conve
     return conv
 
 
+def pooled_conversation(session: Session, customer_id: int, store_id: int | None) -> Conversation:
+    """The customer's thread in a pool (待接待): the one already there, wherever it sits, else a
+    new one in ``store_id``'s pool (head office's when None)."""
+    conv = session.scalar(select(Conversation).where(
+        Conversation.customer_id == customer_id, Conversation.clerk_id.is_(None)))
+    if conv is None:
+        conv = Conversation(customer_id=customer_id, clerk_id=None, store_id=store_id, unread_count=0)
+        session.add(conv)
+        session.flush()
+    return conv
+
+
+def rooms_of(conv: Conversation) -> list[str]:
+    """Where a conversation's events go: its clerk, or everyone who may claim it from its pool."""
+    if conv.clerk_id is not None:
+        return [realtime.clerk_room(conv.clerk_id)]
+    return [realtime.pool_room(conv.store_id), "hq"] if conv.store_id is not None else ["hq"]
+
+
+def publish_to_conversation(session: Session, conv: Conversation, name: str, payload: dict[str, Any]) -> None:
+    for room in rooms_of(conv):
+        realtime.publish(session, room, name, payload)
+
+
 def _preview(body: str, type_: str) -> str:
     if type_ == "image":
         return "[图片]"
@@ -61,21 +88,21 @@ def _preview(body: str, type_: str) -> str:
 def receive_message(session: Session, *, channel: str, external_id: str, customer_id: int,
                     body: str, account: str | None = None, type: str = "text",
                     payload: dict[str, Any] | None = None, clerk_id: int | None = None,
-                    received_at: dt.datetime | None = None) -> tuple[Message, bool]:
+                    store_id: int | None = None, received_at: dt.datetime | None = None) -> tuple[Message, bool]:
     """Store an inbound message once; return it and whether it was new.
 
     The conversation is the one with ``clerk_id`` when the channel names the clerk (a WeCom
-    contact added by that clerk), else with the customer's owner clerk.
+    contact added by that clerk), else with the customer's owner clerk, else the customer's
+    thread in a pool: ``store_id``'s, or head office's. Every message lands where a person sees it.
     """
     existing = session.scalar(select(Message).where(Message.channel == channel,
                                                     Message.external_id == external_id))
     if existing is not None:
         return existing, False
     clerk_id = clerk_id or owner_clerk_id(session, customer_id)
-    if clerk_id is None:
-        raise NotFound("customer has no clerk", {"customer_id": "not bound to any clerk"})
     when = received_at or utcnow()
-    conv = conversation_for(session, customer_id, clerk_id)
+    conv = (conversation_for(session, customer_id, clerk_id) if clerk_id is not None
+            else pooled_conversation(session, customer_id, store_id))
     msg = Message(conversation_id=conv.id, direction=Direction.inbound, channel=channel,
                   account=account, type=type, body=body, payload=payload, external_id=external_id,
                   status=MessageStatus.received, created_at=when)
@@ -85,20 +112,21 @@ def receive_message(session: Session, *, channel: str, external_id: str, custome
     conv.last_inbound_at = when
     conv.last_channel = channel
     conv.last_message_preview = _preview(body, type)
+    if type != "event":
+        open_wait(session, conv, when, channel)
     # One UPDATE, not a load of the customer row first (this is on the callback's clock).
     session.execute(update(Customer).where(Customer.id == customer_id).values(last_inbound_at=when))
     session.flush()
-    realtime.publish(session, realtime.clerk_room(clerk_id), realtime.MESSAGE_CREATED,
-                     message_created(msg, conv))
+    publish_to_conversation(session, conv, realtime.MESSAGE_CREATED, message_created(msg, conv))
     hooks.fire(session, hooks.MESSAGE_RECEIVED, message_id=msg.id, customer_id=customer_id)
     return msg, True
 
 
 def address_for(session: Session, customer_id: int, channel: str) -> tuple[str, str | None] | None:
     """The customer's address on ``channel`` and the account that reaches it, if any."""
-    if channel in ("sms", "email"):
-        column = Customer.phone if channel == "sms" else Customer.email
-        address = session.scalar(select(column).where(Customer.id == customer_id))
+    field = address_fields().get(channel)
+    if field is not None:
+        address = session.scalar(select(getattr(Customer, field)).where(Customer.id == customer_id))
         return (address, None) if address else None
     row = session.execute(select(ChannelIdentity.external_id, ChannelIdentity.account).where(
         ChannelIdentity.customer_id == customer_id, ChannelIdentity.channel == channel)
@@ -170,6 +198,7 @@ def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str
         conv.last_message_at = now
         conv.last_message_preview = _preview(body, type)
         conv.unread_count = 0
+        close_wait(session, conv, clerk_id, now)
     session.flush()
     realtime.publish(session, realtime.clerk_room(clerk_id), realtime.MESSAGE_CREATED,
                      message_created(msg, conv))
@@ -220,5 +249,5 @@ def set_message_status(session: Session, message_id: int, status: MessageStatus,
     msg.status_at = utcnow()
     session.flush()
     conv = session.get(Conversation, msg.conversation_id)
-    realtime.publish(session, realtime.clerk_room(conv.clerk_id), realtime.MESSAGE_STATUS, message_status(msg))
+    publish_to_conversation(session, conv, realtime.MESSAGE_STATUS, message_status(msg))
     return msg

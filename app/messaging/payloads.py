@@ -25,6 +25,7 @@ def message_json(m: Message) -> dict[str, Any]:
 def message_created(m: Message, conv: Conversation) -> dict[str, Any]:
     return {"message": message_json(m), "conversation": {
         "id": conv.id, "customer_id": conv.customer_id, "unread_count": conv.unread_count,
+        "clerk_id": conv.clerk_id, "store_id": conv.store_id, "pooled": conv.clerk_id is None,
         "last_message_at": conv.last_message_at.isoformat() if conv.last_message_at else None,
         "last_message_preview": conv.last_message_preview}}
 

@@ -143,7 +143,7 @@ def score_all(app: Flask, now: dt.datetime | None = None, chunk: int = 5000,
               progress: Callable[[Iterable], Iterable] = lambda it: it, log: Log = lambda _msg: None) -> int:
     """Score every customer with the current model in one transaction; returns how many."""
     now = now or utcnow()
-    from app.db import get_db
+    from app.db import chunks, get_db
 
     database = get_db(app)
     with database.transaction() as s:
@@ -158,7 +158,7 @@ def score_all(app: Flask, now: dt.datetime | None = None, chunk: int = 5000,
             log("too little history: the rule-based fallback ranks (reasons say so)")
         rows = score_rows(ranker, tx, signals, now, version_id)
         s.execute(delete(CustomerScore))
-        batches = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
+        batches = list(chunks(rows, chunk))
         for batch in progress(batches):
             s.execute(insert(CustomerScore), batch)
     return len(rows)

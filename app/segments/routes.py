@@ -1,5 +1,6 @@
 """``POST /api/v1/segments/preview`` (count + sample), ``POST /api/v1/segments`` (save),
-``GET /api/v1/segments`` (list). Filters compile to one SQL query (assistant.segments)."""
+``GET /api/v1/segments`` (list), ``GET /api/v1/segments/fields`` (the filter language for forms).
+Filters compile to one SQL query (assistant.segments)."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,10 @@ from app import db
 from app.auth import current_staff, staff_required
 from app.customers.serialize import customer_summary
 from app.errors import Conflict, Invalid
+from app.i18n import t
 from app.scoping import where_visible
-from assistant.segments import FilterError, compile_filter
+from assistant.segments import FIELDS, STAGES, FilterError, compile_filter
+from connectors.registry import channel_classes, channel_kinds
 from models import Customer, Role, Segment, utcnow
 
 bp = Blueprint("segments", __name__, url_prefix="/api/v1")
@@ -33,7 +36,7 @@ def compiled(filter_: Any):
     if filter_ is None:
         raise Invalid("filter required", {"filter": "required"})
     try:
-        return compile_filter(filter_, utcnow(), brand_timezone())
+        return compile_filter(filter_, utcnow(), brand_timezone(), channels=channel_kinds())
     except FilterError as err:
         raise Invalid(f"invalid filter at {err.path}: {err.reason}", {err.path: err.reason}) from None
 
@@ -84,3 +87,25 @@ def create():
 def index():
     rows = db.session().scalars(select(Segment).order_by(Segment.created_at.desc(), Segment.id.desc())).all()
     return jsonify({"segments": [segment_json(r) for r in rows]})
+
+
+def _labelled(key: str) -> dict[str, str]:
+    return {"label": t(key, "zh-CN"), "label_en": t(key, "en")}
+
+
+def _choices(vocabulary: str | None) -> list[dict[str, str]] | None:
+    if vocabulary == "stage":
+        return [{"value": stage, **_labelled(f"stage.{stage}")} for stage in STAGES]
+    if vocabulary == "channel":
+        return [{"value": cls.kind, "label": cls.label, "label_en": cls.label_en} for cls in channel_classes()]
+    return None
+
+
+@bp.get("/segments/fields")
+@staff_required()
+def fields():
+    """The filter fields with their labels, operators and choices: the segment builder's vocabulary."""
+    return jsonify({"fields": [
+        {"field": name, **_labelled(f"segments.field.{name}"), "value": spec.value, "during": spec.during,
+         "ops": [{"op": op, **_labelled(f"segments.op.{op}")} for op in spec.ops], "choices": _choices(spec.vocabulary)}
+        for name, spec in FIELDS.items()]})

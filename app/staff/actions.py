@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from app import hooks
+from app.db import chunks
 from app.errors import Conflict, Invalid, NotFound
 from models import FollowerBinding, Role, Staff, Store, utcnow
 
 HANDOVER = "handover"
-_CHUNK = 1000  # bound IN lists (SQLite's variable limit, PostgreSQL plan size)
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def hand_over_followers(session: Session, from_clerk_id: int, to_clerk_id: int, 
         .values(ended_at=now, end_reason=HANDOVER))
 
     existing = []
-    for chunk in _chunks(customer_ids):
+    for chunk in chunks(customer_ids):
         existing += session.execute(select(FollowerBinding.id, FollowerBinding.customer_id, FollowerBinding.channel,
                                            FollowerBinding.ended_at)
                                     .where(FollowerBinding.clerk_id == to_clerk_id,
@@ -126,10 +126,10 @@ def hand_over_followers(session: Session, from_clerk_id: int, to_clerk_id: int, 
         else:
             fresh.append({"customer_id": customer_id, "clerk_id": to_clerk_id, "channel": channel,
                           "is_owner": owner, "since": now})
-    for chunk in _chunks(promote):
+    for chunk in chunks(promote):
         session.execute(update(FollowerBinding).where(FollowerBinding.id.in_(chunk)).values(is_owner=True))
     for owner, ids in revive.items():
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             session.execute(update(FollowerBinding).where(FollowerBinding.id.in_(chunk))
                             .values(ended_at=None, end_reason=None, since=now, is_owner=owner))
     if fresh:
@@ -140,7 +140,3 @@ def hand_over_followers(session: Session, from_clerk_id: int, to_clerk_id: int, 
         hooks.fire(session, hooks.FOLLOWER_CHANGED, customer_id=customer_id, clerk_id=to_clerk_id)
     return Handover(from_clerk_id, to_clerk_id, len(customer_ids), owners, customer_ids)
 
-
-def _chunks(ids: list[int]):
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]

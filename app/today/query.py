@@ -27,7 +27,8 @@ def today_rows(session: Session, staff: Staff, clerk_id: int, now: dt.datetime, 
                  .where(FollowerBinding.clerk_id == clerk_id, FollowerBinding.ended_at.is_(None))
                  .distinct().subquery())
     stmt = (
-        select(CustomerScore, Customer.name, Customer.last_contacted_at, Customer.last_paid_at,
+        select(CustomerScore, Customer.name, Customer.paid_orders, Customer.total_spent_fen,
+               Customer.last_contacted_at, Customer.last_paid_at,
                Conversation.id, Conversation.last_message_at, Conversation.last_message_preview)
         .select_from(followers)
         .join(CustomerScore, CustomerScore.customer_id == followers.c.customer_id)

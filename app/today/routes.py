@@ -51,7 +51,7 @@ def today():
     rows = today_rows(db.session(), staff, clerk_id, now, limit, recent_days, now.astimezone(zone).date())
     quiet_end = quiet_hours_end(now, load_config(db.session()), str(zone))
     until = until_label(quiet_end, now, str(zone)) if quiet_end else None  # "09:00" or "明天 09:00"
-    items = [today_item(r) for r in rows]
+    items = [today_item(r, now, zone) for r in rows]
     for item in items:  # 催付 is a service message: it may go now; the rest waits for quiet hours to end
         item["send_after"] = until if until and item["action"] not in SERVICE_ACTIONS else None
     return jsonify({"clerk_id": clerk_id, "items": items,

@@ -11,7 +11,7 @@ from assistant.policy import (ContactHistory, PolicyConfig, PolicyConfigError, S
 UTC = dt.timezone.utc
 # 2026-11-20 14:00 in Shanghai — inside working hours.
 NOON = dt.datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
-CFG = PolicyConfig()
+CFG = PolicyConfig(channel_priority=("wecom", "wechat-oa", "sms", "email"))
 
 
 def hist(**kw) -> ContactHistory:

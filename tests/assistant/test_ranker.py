@@ -88,7 +88,7 @@ def test_reasons_name_the_features_that_drove_the_score(log, fitted):
     reasons, actions = fitted.explain(F, p)
     group_of = {"cycle_due": "cycle", "cycle_overdue": "cycle", "due_by_habit": "recency",
                 "recent_buyer": "recency", "dormant_vip": "recency", "lapsed": "recency",
-                "loyal": "loyalty", "spend_rising": "loyalty"}
+                "loyal": "loyalty", "bought_once": "loyalty", "spend_rising": "loyalty"}
     checked = 0
     for i in np.argsort(-p)[:200]:
         if not reasons[i]:

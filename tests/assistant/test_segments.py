@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 
 from assistant.segments import MAX_DEPTH, FilterError, compile_filter
 from assistant.tags import retag_all
+from connectors.registry import channel_kinds
 from models import Customer, CustomerOptOut
 from tests import factories as f
 
 UTC = dt.timezone.utc
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 22, 4, tzinfo=UTC)  # 12:00 in Shanghai
+CHANNELS = channel_kinds()
 
 
 def local(*args) -> dt.datetime:
@@ -73,7 +75,7 @@ def brand(database):
 
 
 def names(database, filter_) -> set[str]:
-    where = compile_filter(filter_, NOW, SH)
+    where = compile_filter(filter_, NOW, SH, channels=CHANNELS)
     with database.transaction() as s:
         found = set(s.scalars(select(Customer.name).where(where)))
         assert s.scalar(select(func.count()).select_from(Customer).where(where)) == len(found)
@@ -191,7 +193,7 @@ def test_address_words_are_matched_literally(database, brand):
 ])
 def test_invalid_filters_name_the_path(filter_, path):
     with pytest.raises(FilterError) as err:
-        compile_filter(filter_, NOW, SH)
+        compile_filter(filter_, NOW, SH, channels=CHANNELS)
     assert err.value.path == (path or "filter"), err.value
 
 
@@ -200,6 +202,6 @@ def test_too_deep_and_too_large_filters_are_refused():
     for _ in range(MAX_DEPTH):
         deep = {"not": deep}
     with pytest.raises(FilterError, match="nested too deeply"):
-        compile_filter(deep, NOW, SH)
+        compile_filter(deep, NOW, SH, channels=CHANNELS)
     with pytest.raises(FilterError, match="too large"):
-        compile_filter({"any": [cond("stage", "in", ["new"])] * 150}, NOW, SH)
+        compile_filter({"any": [cond("stage", "in", ["new"])] * 150}, NOW, SH, channels=CHANNELS)

@@ -92,8 +92,6 @@ BAD_INPUT = {
     "malformed XML": lambda: request_for("<xml><MsgType>text</MsgType>", "plain"),
     "XXE": lambda: request_for(XXE, "plain"),
     "not xml root": lambda: request_for("<root><a>1</a></root>", "plain"),
-    "unknown type": lambda: request_for(TEXT.replace("[text]", "[hologram]"), "plain"),
-    "unknown event": lambda: request_for(load_fixture("wechat_oa/click.xml").replace("CLICK", "TELEPORT"), "plain"),
     "no MsgId": lambda: request_for(TEXT.replace("<MsgId>24512345678901234</MsgId>", ""), "plain"),
     "other account": lambda: request_for(TEXT.replace(ORIGINAL_ID, "gh_someone_else"), "plain"),
     "garbage ciphertext": lambda: _garbage(),
@@ -120,6 +118,18 @@ def test_bad_callbacks_are_rejected_with_a_4xx(case):
         parse(conn, req)
     assert 400 <= err.value.status < 500
     assert "only encrypted" not in err.value.reason  # refused for its own fault, not the account's mode
+
+
+@pytest.mark.parametrize("case,xml", [
+    ("unknown type", lambda: TEXT.replace("[text]", "[hologram]")),
+    ("unknown event", lambda: load_fixture("wechat_oa/click.xml").replace("CLICK", "TELEPORT")),
+])
+def test_unknown_types_and_events_are_answered_and_kept_as_ignored(case, xml):
+    """WeChat retries anything but its expected answer and then tells the customer the account
+    can't serve: a push we don't know is accepted as ``ignored`` with its type, never a 4xx."""
+    events = parse(plain_connector(), request_for(xml(), "plain"))
+    assert [e.kind for e in events] == ["ignored"]
+    assert events[0].type == "hologram" if case == "unknown type" else events[0].payload == {"event": "teleport"}
 
 
 def test_safe_only_account_refuses_plain_callbacks():

@@ -62,8 +62,6 @@ BAD = {
     "addressed to another corp": lambda: request_for(ADD.replace(CORPID, "wwOTHERCORP000000")),
     "stale": lambda: request_for(ADD, timestamp=int(time.time()) - 1000),
     "bad signature": lambda: _resigned(request_for(ADD)),
-    "unknown change": lambda: request_for(ADD.replace("add_external_contact", "teleport_contact")),
-    "unknown msgtype": lambda: request_for(ADD.replace("[event]", "[hologram]")),
     "XXE": lambda: InboundRequest("POST", request_for(ADD).args, {},
                                   b'<!DOCTYPE x [<!ENTITY e "e">]><xml><Encrypt>&e;</Encrypt></xml>'),
 }

@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -114,6 +117,26 @@ class LiveServer:
             self.proc.wait()
         if self._log is not subprocess.DEVNULL:
             self._log.close()
+
+
+@contextmanager
+def seeded_server(folder: Path, add: Callable[[Any, Brand], None] | None = None) -> Iterator[tuple[LiveServer, Brand, Any]]:
+    """A server over a fresh seeded SQLite file in ``folder``; ``add(session, brand)`` writes the
+    test's own rows first. Yields (server, brand, database) and stops them afterwards."""
+    from app.db import Database
+
+    url = f"sqlite:///{folder / 'daogou.sqlite3'}"
+    brand = migrate_and_seed(url)
+    database = Database(url)
+    if add is not None:
+        with database.transaction() as s:
+            add(s, brand)
+    server = LiveServer(url, log_path=folder / "server.log")
+    try:
+        yield server, brand, database
+    finally:
+        server.stop()
+        database.dispose()
 
 
 def login(url: str, username: str, password: str = "demo") -> requests.Session:

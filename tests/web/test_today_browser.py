@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.web.live import LiveServer, migrate_and_seed
+from tests.web.live import seeded_server
 from tests.web.test_console_browser import log_in, phone, shot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -12,25 +12,17 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def today_live(tmp_path_factory):
-    from app.db import Database
     from models import CustomerScore
 
-    folder = tmp_path_factory.mktemp("today")
-    url = f"sqlite:///{folder / 'daogou.sqlite3'}"
-    brand = migrate_and_seed(url)
-    database = Database(url)
-    with database.transaction() as s:
+    def add(s, brand):
         # 催付 is a service suggestion: it shows even in quiet hours, so this test never depends on the clock.
         s.add(CustomerScore(customer_id=brand.customers["陈静"], propensity=0.62, expected_value_fen=16616,
                             action="payment", reasons=[
                                 {"code": "unpaid", "params": {"amount": "268"}, "effect": 1.4},
                                 {"code": "cycle_due", "params": {"quantity": 2, "usage_days": 10, "days": 18}, "effect": 0.6}]))
-    server = LiveServer(url, log_path=folder / "server.log")
-    try:
-        yield server, brand, database
-    finally:
-        server.stop()
-        database.dispose()
+
+    with seeded_server(tmp_path_factory.mktemp("today"), add) as live:
+        yield live
 
 
 def test_clerk_sees_reasons_and_one_tap_opens_the_chat(today_live, phone):  # noqa: F811

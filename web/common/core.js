@@ -69,6 +69,28 @@
     return title[state.locale] || title["zh-CN"] || title.en || "";
   }
 
+  /** A vocabulary entry's name for people: {label (zh-CN), label_en}. */
+  function localLabel(item) {
+    return state.locale === "en" ? item.label_en || item.label : item.label;
+  }
+
+  let channelList = null;
+  /** The channel kinds with their labels and capabilities, asked once (GET /api/v1/channels/kinds). */
+  function channelKinds() {
+    if (!channelList) {
+      channelList = api("/api/v1/channels/kinds").then((res) => res.kinds, (err) => { channelList = null; throw err; });
+    }
+    return channelList;
+  }
+
+  /** A channel's name for people, from the list channelKinds() gave (in_store is no channel: met in the shop). */
+  function channelLabel(kinds, kind) {
+    const found = kinds.find((k) => k.kind === kind);
+    if (found) return localLabel(found);
+    const key = `channels.kind.${kind}`;
+    return Object.prototype.hasOwnProperty.call(state.catalogue, key) ? state.catalogue[key] : kind;
+  }
+
   const URL_ATTRS = new Set(["href", "src", "action", "formaction", "poster"]);
   const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:", "tel:"]);
 
@@ -129,7 +151,30 @@
     if (amount === null || amount === undefined || amount === "") return "—";
     const n = Number(amount);
     if (!Number.isFinite(n)) return String(amount);
-    return "¥" + n.toLocaleString(state.locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    const text = Math.abs(n).toLocaleString(state.locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return n < 0 ? `-¥${text}` : `¥${text}`;  // a deduction reads "-¥5.50", not "¥-5.50"
+  }
+
+  /** 350 (basis points, as the API keeps rates) → "3.5%"; missing → "—". */
+  function percent(bp) {
+    if (bp === null || bp === undefined || bp === "") return "—";
+    const n = Number(bp);
+    return Number.isFinite(n) ? `${(n / 100).toLocaleString(state.locale, { maximumFractionDigits: 2 })}%` : "—";
+  }
+
+  /** A percentage as a person types it ("3.5", "3.5%") → basis points (350); null if it is not one. */
+  function parsePercent(text) {
+    const m = /^\s*(\d{1,3})(?:\.(\d{1,2}))?\s*%?\s*$/.exec(String(text ?? ""));
+    return m ? Number(m[1]) * 100 + Number((m[2] || "").padEnd(2, "0")) : null;
+  }
+
+  /** Yuan as a person types it ("30000", "¥1,280.5", "-5") → the wire's decimal string ("1280.50");
+   * null if it is not an amount with at most two decimals (or is negative unless allowed). */
+  function parseYuan(text, { negative = false } = {}) {
+    const clean = String(text ?? "").replace(/[¥￥,，\s]/g, "").replace(/元$/, "");
+    const m = /^(-?)(\d{1,12})(?:\.(\d{1,2}))?$/.exec(clean);
+    if (!m || (m[1] && !negative)) return null;
+    return `${m[1]}${Number(m[2])}.${(m[3] || "").padEnd(2, "0")}`;
   }
 
   function keepClock(clock) {
@@ -156,6 +201,18 @@
   function localInput(d) {
     return d.toLocaleString("sv-SE", zoneOptions({ year: "numeric", month: "2-digit", day: "2-digit",
       hour: "2-digit", minute: "2-digit", hour12: false })).replace(" ", "T").slice(0, 16);
+  }
+
+  /** A date input's value ("2026-11-20") for ``d`` in the brand's timezone. */
+  function localDate(d) {
+    return dayKey(d);
+  }
+
+  /** The day of ``iso`` in the brand's timezone, as people read dates ("2026/11/20"); "" if none. */
+  function dateOnly(iso) {
+    const d = iso ? new Date(iso) : null;
+    if (!d || Number.isNaN(d.getTime())) return "";
+    return d.toLocaleDateString(state.locale, zoneOptions({ year: "numeric", month: "2-digit", day: "2-digit" }));
   }
 
   /** The current month in the brand's timezone, "2026-11". */
@@ -334,8 +391,8 @@
   }
 
   window.DaogouCore = {
-    state, api, t, el, yuan, now, period, localInput, shortTime, laterTime, dateTime, clientId, toast, label, loginForm, whoAmI,
-    setLocale, loadCatalogue, logout, preferredLocale, profileSheet,
+    state, api, t, el, yuan, percent, parsePercent, parseYuan, now, period, localInput, localDate, dateOnly, shortTime, laterTime, dateTime, clientId, toast, label, loginForm, whoAmI,
+    setLocale, loadCatalogue, logout, preferredLocale, profileSheet, localLabel, channelKinds, channelLabel,
     set onUnauthorized(fn) { state.onUnauthorized = fn; },
     get locale() { return state.locale; },
   };

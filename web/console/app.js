@@ -47,6 +47,19 @@
     setBadge(name, count) {
       shell.badges.set(name, count);
       renderTabs();
+      const total = [...shell.badges.values()].reduce((n, c) => n + (c || 0), 0);
+      document.title = total ? `(${total > 99 ? "99+" : total}) ${t("app.name")}` : t("app.name");
+    },
+    /** A system notification when the clerk is not looking at the console (and allowed it). */
+    notify(title, body, tag) {
+      if (!("Notification" in window) || Notification.permission !== "granted") return;
+      if (!document.hidden && document.hasFocus()) return;
+      const options = { body, tag, renotify: true, icon: (document.querySelector("link[rel=apple-touch-icon]") || {}).href, data: { url: "/console/#messages" } };
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.ready.then((reg) => reg.showNotification(title, options)).catch(() => {});
+      } else {
+        try { new Notification(title, options); } catch (_unsupported) { /* some webviews */ }
+      }
     },
   };
 
@@ -268,6 +281,9 @@
       }
     }
     connectRealtime();
+    if ("serviceWorker" in navigator) {  // the installable, weak-Wi-Fi-proof shell
+      navigator.serviceWorker.register("/console/sw.js", { scope: "/console/" }).catch(() => {});
+    }
   }
 
   async function boot() {

@@ -10,6 +10,7 @@
   const ctx = {
     api: core.api, t: core.t, el: core.el, yuan: core.yuan, shortTime: core.shortTime,
     dateTime: core.dateTime, now: core.now, period: core.period, localInput: core.localInput, toast: core.toast, clientId: core.clientId, me: null,
+    localLabel: core.localLabel, channelKinds: core.channelKinds, channelLabel: core.channelLabel,
     get locale() { return core.locale; },
     navigate,
     // Head office does not chat; both open the customer's profile.

@@ -78,8 +78,9 @@ def test_task_on_an_empty_segment_is_refused(app, db, brand):
         seg = Segment(name="无人", filter={"field": "total_spent", "op": ">=", "value": 10 ** 7})
         s.add(seg)
         s.flush()
-    with app.app_context(), pytest.raises(Invalid, match="empty"), db.transaction() as s:
+    with app.app_context(), pytest.raises(Invalid) as err, db.transaction() as s:
         actions.create_care_task(s, s.get(Staff, brand["hq"]), _data(brand, segment_id=seg.id))
+    assert err.value.fields == {"segment_id": "这个分群现在没有客户，请换一个"}
 
 
 def test_statuses_follow_sends_replies_and_orders(app, db, brand):

@@ -152,9 +152,40 @@ def test_attribution_settings_only_head_office_changes_them(client, auth, brand)
     assert client.put("/api/v1/commission/attribution", json={"order": ["owner"]}).status_code == 403
     auth.login("hq")
     bad = client.put("/api/v1/commission/attribution", json={"order": ["owner", "mind_reading"]})
-    assert bad.status_code == 422 and bad.get_json()["fields"] == {"order[1]": "unknown rule; one of in_store, owner, last_touch, split"}
+    assert bad.status_code == 422 and bad.get_json()["fields"] == {"order[1]": "请至少启用一条归属规则，每条只能出现一次"}
     ok = client.put("/api/v1/commission/attribution", json={"order": ["owner", "last_touch"], "last_touch_days": 14})
     assert ok.get_json()["attribution"]["last_touch_days"] == 14
+
+
+def test_rule_errors_are_sentences_for_the_field_in_the_readers_language(client, auth, brand):
+    auth.login("hq")
+    body = {"name": "阶梯", "kind": "tier", "tiers": [{"from": "0", "rate_bp": 0}, {"from": "abc", "rate_bp": 20000}]}
+    zh = client.post("/api/v1/commission/rules", json=body).get_json()
+    assert zh["error"] == "提成规则没有保存，请按提示修改"
+    assert zh["fields"] == {"tiers[1].from": "第 2 档：第一档从 ¥0 起，之后每档的销售额门槛须高于上一档",
+                            "tiers[1].rate_bp": "第 2 档：提成比例须在 0% 到 100% 之间"}
+    en = client.post("/api/v1/commission/rules?lang=en", json={"name": "x", "kind": "percent", "rate_bp": -1}).get_json()
+    assert en["fields"] == {"rate_bp": "The rate must be between 0% and 100%, with at most two decimals"}
+
+
+def test_a_rule_date_without_an_offset_starts_at_midnight_in_the_brands_timezone(client, auth, brand):
+    auth.login("hq")
+    created = client.post("/api/v1/commission/rules", json={
+        "name": "双12 护肤", "kind": "percent", "rate_bp": 350, "effective_from": "2026-12-12T00:00:00"})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["effective_from"] == "2026-12-11T16:00:00+00:00"
+
+
+def test_the_rule_form_offers_kinds_categories_products_and_attribution_rules_by_name(client, auth, brand):
+    auth.login("hq")
+    choices = client.get("/api/v1/commission/choices").get_json()
+    assert [k["label"] for k in choices["kinds"]] == ["按比例", "每单固定", "月度阶梯", "不计提成"]
+    assert {"key": "skincare", "label": "护肤"} in choices["categories"]
+    assert all(set(p) == {"sku", "name"} for p in choices["products"]) and choices["products"]
+    assert [r["key"] for r in choices["attribution_rules"]] == ["in_store", "owner", "last_touch", "split"]
+    assert all(r["label"] and r["hint"] for r in choices["attribution_rules"])
+    auth.login("clerk1")
+    assert client.get("/api/v1/commission/choices").status_code == 403
 
 
 def test_close_month_and_adjust_through_the_api(app, db, client, auth, brand):

@@ -67,3 +67,21 @@ def test_clerks_cannot_build_segments(client, auth, brand):
     auth.login("c1")
     assert client.post("/api/v1/segments/preview", json={"filter": TWICE}).status_code == 403
     assert client.post("/api/v1/segments", json={"name": "x", "filter": TWICE}).status_code == 403
+
+
+def test_the_field_table_is_served_with_labels_operators_and_choices(client, auth, brand):
+    from assistant.segments import FIELDS
+
+    auth.login("c1")  # any logged-in staff member: the builder's vocabulary is no secret
+    fields = {x["field"]: x for x in client.get("/api/v1/segments/fields").get_json()["fields"]}
+    assert list(fields) == list(FIELDS)
+    assert [o["op"] for o in fields["paid_orders"]["ops"]] == list(FIELDS["paid_orders"].ops)
+    assert fields["paid_orders"]["label"] == "付款订单数" and fields["paid_orders"]["label_en"] == "Paid orders"
+    assert {"op": "between", "label": "介于", "label_en": "between"} in fields["paid_orders"]["ops"]
+    assert fields["stage"]["choices"][0] == {"value": "prospect", "label": "潜客", "label_en": "Prospect"}
+    assert fields["order_amount"]["during"] and fields["order_amount"]["value"] == "money"
+    assert fields["tag"]["choices"] is None
+    for field in fields.values():  # every operator has words for people in both languages
+        assert all(o["label"] != f"segments.op.{o['op']}" and o["label_en"] for o in field["ops"])
+    client.post("/auth/logout")
+    assert client.get("/api/v1/segments/fields").status_code == 401

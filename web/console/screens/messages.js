@@ -13,7 +13,10 @@
   const state = {
     ctx: null,
     root: null,
-    conversations: new Map(),   // id -> conversation
+    conversations: new Map(),   // id -> conversation (the clerk's own threads)
+    pool: new Map(),            // id -> conversation waiting in the store's pool (待接待)
+    tab: "mine",                // "mine" | "pool"
+    poolWaiting: 0,
     listEl: null,
     nextOffset: null,
     chat: null,                 // {conv, logEl, byId: Map, byClient: Map, oldestId, more, readOnly}
@@ -36,7 +39,21 @@
   }
 
   function updateBadge(ctx, total) {
-    ctx.setBadge("messages", total === undefined ? unreadTotal() : total);
+    if (total !== undefined) state.unreadTotal = total;
+    else state.unreadTotal = unreadTotal();
+    ctx.setBadge("messages", state.unreadTotal + state.poolWaiting);
+    if (state.tabsEl) renderTabs(ctx);
+  }
+
+  /** 消息 | 待接待 (n): the clerk's threads, and customers no one serves yet. */
+  function renderTabs(ctx) {
+    const tab = (name, label) => ctx.el("button", {
+      type: "button", role: "tab", class: `conv-tab ${state.tab === name ? "active" : ""}`, "aria-selected": String(state.tab === name),
+      "data-tab": name, onclick: () => { state.tab = name; renderConversationList(state.root, ctx); },
+    }, label);
+    state.tabsEl.replaceChildren(
+      tab("mine", ctx.t("messages.tab_mine")),
+      tab("pool", state.poolWaiting ? ctx.t("messages.tab_pool_n", { n: state.poolWaiting }) : ctx.t("messages.tab_pool")));
   }
 
   // Conversation list ------------------------------------------------------------------------
@@ -67,18 +84,26 @@
 
   function renderList(ctx) {
     if (!state.listEl) return;
-    const rows = sortedConversations();
+    const pool = state.tab === "pool";
+    const rows = pool ? [...state.pool.values()].sort((a, b) => (a.waiting_since || a.last_message_at || "") < (b.waiting_since || b.last_message_at || "") ? -1 : 1)
+      : sortedConversations();
     state.listEl.replaceChildren(...rows.map((c) => conversationRow(ctx, c)));
-    if (!rows.length) state.listEl.append(ctx.el("li", { class: "empty" }, ctx.t("messages.empty")));
+    if (!rows.length) {
+      const empty = pool ? "messages.pool_empty" : state.query ? "messages.no_match" : "messages.empty";
+      state.listEl.append(ctx.el("li", { class: "empty" }, ctx.t(empty)));
+    }
   }
 
-  async function loadConversations(ctx, { offset = 0, q = "" } = {}) {
+  async function loadConversations(ctx, { offset = 0, q = "", pool = false } = {}) {
     const params = new URLSearchParams({ limit: "30", offset: String(offset) });
     if (q) params.set("q", q);
+    if (pool) params.set("pool", "1");
     const data = await ctx.api(`/api/v1/conversations?${params}`);
-    if (offset === 0) state.conversations.clear();
-    for (const c of data.conversations) state.conversations.set(c.id, c);
+    const into = pool ? state.pool : state.conversations;
+    if (offset === 0) into.clear();
+    for (const c of data.conversations) into.set(c.id, c);
     state.nextOffset = data.next_offset;
+    if (typeof data.pool_waiting === "number" && !q) state.poolWaiting = data.pool_waiting;
     if (data.unread_total !== null && data.unread_total !== undefined && !q) updateBadge(ctx, data.unread_total);
     return data;
   }
@@ -89,23 +114,29 @@
     state.listEl = ctx.el("ul", { class: "conversations" });
     const more = ctx.el("button", { type: "button", class: "ghost more", hidden: true }, ctx.t("messages.more"));
     let q = "";
+    state.query = "";
     let timer = null;
+    const pool = state.tab === "pool";
     search.addEventListener("input", () => {
       clearTimeout(timer);
       timer = setTimeout(async () => {
         q = search.value.trim();
-        await loadConversations(ctx, { q });
+        state.query = q;
+        await loadConversations(ctx, { q, pool });
         renderList(ctx);
         more.hidden = state.nextOffset === null;
       }, 250);
     });
     more.addEventListener("click", async () => {
-      await loadConversations(ctx, { offset: state.nextOffset, q });
+      await loadConversations(ctx, { offset: state.nextOffset, q, pool });
       renderList(ctx);
       more.hidden = state.nextOffset === null;
     });
-    root.replaceChildren(ctx.el("div", { class: "conv-search" }, search), state.listEl, more);
-    await loadConversations(ctx);
+    state.tabsEl = ctx.el("div", { class: "conv-tabs", role: "tablist" });
+    renderTabs(ctx);
+    root.replaceChildren(state.tabsEl, notificationBar(ctx) || "", ctx.el("div", { class: "conv-search" }, search), state.listEl, more);
+    await loadConversations(ctx, { pool });
+    renderTabs(ctx);
     renderList(ctx);
     more.hidden = state.nextOffset === null;
   }
@@ -155,6 +186,10 @@
   }
 
   function messageNode(ctx, m) {
+    if (m.type === "note" || m.type === "event") {  // a handover note or "关注了公众号": staff-only lines
+      return ctx.el("div", { class: "msg system", "data-message": m.id || "" },
+        ctx.el("span", {}, `${m.body || ""} · ${ctx.shortTime(m.created_at)}`));
+    }
     return ctx.el("div", {
       class: `msg ${m.direction === "out" ? "out" : "in"}`, "data-message": m.id || "", "data-client": m.client_id || "",
     },
@@ -233,12 +268,14 @@
     const chat = { conv: { id: conversationId }, logEl, olderButton, byId: new Map(), byClient: new Map(), oldestId: null, more: false };
     state.chat = chat;
     state.listEl = null;
+    state.tabsEl = null;
     olderButton.addEventListener("click", () => loadOlder(ctx));
     logEl.append(olderButton);
     const data = await loadOlder(ctx);
     if (state.chat !== chat) return;
     chat.conv = data.conversation;
-    state.conversations.set(chat.conv.id, { ...chat.conv, unread_count: 0 });
+    const readOnly = !ctx.me || chat.conv.clerk_id !== ctx.me.id;
+    if (!chat.conv.pooled) state.conversations.set(chat.conv.id, { ...chat.conv, unread_count: readOnly ? chat.conv.unread_count : 0 });
     updateBadge(ctx);
     // Sends still waiting from before a reload or a dropped connection show up again here.
     for (const [clientId, p] of state.pending) {
@@ -246,19 +283,39 @@
         upsertMessage(ctx, localMessage(clientId, p));
       }
     }
-    const readOnly = !ctx.me || chat.conv.clerk_id !== ctx.me.id;
     const customer = chat.conv.customer || { id: chat.conv.customer_id, name: `#${chat.conv.customer_id}` };
     const head = ctx.el("div", { class: "chat-head" },
       ctx.el("button", { type: "button", class: "link back", onclick: () => renderConversationList(root, ctx) }, `‹ ${ctx.t("messages.back")}`),
       ctx.el("button", { type: "button", class: "who", onclick: () => ctx.openCustomer(customer.id) },
         ctx.el("span", { class: "name" }, customer.name),
-        ctx.el("span", { class: "sub" }, [customer.stage_label, chat.conv.last_channel].filter(Boolean).join(" · "))),
+        ctx.el("span", { class: "sub" }, [customer.stage_label, chat.conv.last_channel_label].filter(Boolean).join(" · "))),
       ctx.el("button", { type: "button", class: "link profile", onclick: () => ctx.openCustomer(customer.id) }, ctx.t("messages.profile")));
-    const composer = readOnly
-      ? ctx.el("div", { class: "composer" }, ctx.el("p", { class: "muted" }, ctx.t("messages.read_only", { clerk: `#${chat.conv.clerk_id}` })))
-      : buildComposer(ctx, chat);
+    const composer = chat.conv.pooled ? claimBar(ctx, chat)
+      : readOnly ? ctx.el("div", { class: "composer" }, ctx.el("p", { class: "muted" }, ctx.t("messages.read_only")))
+        : buildComposer(ctx, chat);
     root.replaceChildren(ctx.el("div", { class: "chat", "data-conversation": chat.conv.id }, head, logEl, composer));
     logEl.scrollTop = logEl.scrollHeight;
+  }
+
+  /** A pooled thread: anyone of the store may take it; the first tap wins. */
+  function claimBar(ctx, chat) {
+    const note = ctx.el("p", { class: "muted" }, ctx.t("messages.pool_hint"));
+    const button = ctx.el("button", { type: "button", class: "primary claim" }, ctx.t("messages.claim"));
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const data = await ctx.api(`/api/v1/conversations/${chat.conv.id}/claim`, { method: "POST" });
+        state.pool.delete(chat.conv.id);
+        state.poolWaiting = Math.max(0, state.poolWaiting - 1);
+        state.conversations.set(data.conversation.id, data.conversation);
+        ctx.toast(ctx.t("messages.claimed"));
+        await renderChat(state.root, ctx, data.conversation.id);
+      } catch (err) {
+        note.textContent = (err.fields && err.fields.conversation_id) || err.error || String(err);
+        ctx.toast(note.textContent, "error");
+      }
+    });
+    return ctx.el("div", { class: "composer claim-bar" }, note, button);
   }
 
   function localMessage(clientId, p) {
@@ -493,6 +550,7 @@
   // Realtime -----------------------------------------------------------------------------------
   async function onMessageCreated(data, ctx) {
     const m = data.message;
+    if (data.conversation && data.conversation.pooled) return onPooledMessage(data, ctx);
     const { merged, open, known } = touchConversation(ctx, m, data.conversation);
     if (open) {
       upsertMessage(ctx, m);
@@ -507,10 +565,83 @@
         state.conversations.set(m.conversation_id, { ...fresh.conversation, ...(open ? { unread_count: 0 } : {}) });
       } catch (_gone) { /* not visible to us */ }
     }
+    if (m.direction === "in") {
+      const c = state.conversations.get(m.conversation_id) || merged;
+      ctx.notify(ctx.t("messages.notify_title", { name: (c.customer && c.customer.name) || "" }), preview(ctx, m), `conv-${m.conversation_id}`);
+    }
     if (m.direction === "in" && !open && (!ctx.screenActive || !ctx.screenActive("messages"))) {
       const c = state.conversations.get(m.conversation_id) || merged;
       ctx.toast(ctx.t("messages.new_message", { name: (c.customer && c.customer.name) || "", text: m.type === "text" ? m.body.slice(0, 40) : ctx.t("messages.image_sent") }));
     }
+    updateBadge(ctx);
+    renderList(ctx);
+  }
+
+  async function onPooledMessage(data, ctx) {
+    const m = data.message;
+    const conv = data.conversation;
+    const known = state.pool.get(conv.id);
+    if (!known) state.poolWaiting += 1;
+    state.pool.set(conv.id, { ...(known || {}), ...conv });
+    if (!known || !known.customer) {
+      try { state.pool.set(conv.id, (await ctx.api(`/api/v1/conversations/${conv.id}`)).conversation); } catch (_gone) { /* not ours */ }
+    }
+    const watching = state.listEl && state.tab === "pool" && ctx.screenActive && ctx.screenActive("messages");
+    if (m.direction === "in") {
+      const c = state.pool.get(conv.id) || conv;
+      ctx.notify(ctx.t("messages.notify_pool_title", { name: (c.customer && c.customer.name) || "" }), preview(ctx, m), `conv-${conv.id}`);
+    }
+    if (state.chat && state.chat.conv.id === conv.id) upsertMessage(ctx, m);
+    else if (m.direction === "in" && !watching) {
+      const c = state.pool.get(conv.id);
+      ctx.toast(ctx.t("messages.pool_new", { name: (c.customer && c.customer.name) || "", text: (m.body || "").slice(0, 40) }));
+    }
+    updateBadge(ctx);
+    renderList(ctx);
+  }
+
+  function preview(ctx, m) {
+    return m.type === "text" || m.type === "event" ? (m.body || "").slice(0, 60) : ctx.t("messages.image_sent");
+  }
+
+  /** "开启新消息提醒": asked once, by a tap (browsers only allow asking from a gesture). */
+  function notificationBar(ctx) {
+    if (!("Notification" in window) || Notification.permission !== "default") return null;
+    const bar = ctx.el("div", { class: "notify-bar" }, ctx.el("span", {}, ctx.t("messages.notify_ask")));
+    bar.append(ctx.el("button", { type: "button", class: "ghost", onclick: () => {
+      Notification.requestPermission().then(() => bar.remove()).catch(() => bar.remove());
+    } }, ctx.t("messages.notify_on")));
+    return bar;
+  }
+
+  /** Someone took a pooled thread (maybe us, maybe a colleague first). */
+  async function onConversationClaimed(data, ctx) {
+    const pooledId = data.pooled_conversation_id || data.conversation_id;
+    if (data.clerk_id === null || data.clerk_id === undefined) {  // put back into a pool
+      if (data.removed_from === (ctx.me && ctx.me.id)) state.conversations.delete(data.conversation_id);
+      await loadConversations(ctx, { pool: state.tab === "pool" }).catch(() => {});
+    } else if (state.pool.delete(pooledId) || state.pool.delete(data.conversation_id)) {
+      state.poolWaiting = Math.max(0, state.poolWaiting - 1);
+    }
+    if (ctx.me && data.clerk_id === ctx.me.id) {
+      try {
+        const fresh = await ctx.api(`/api/v1/conversations/${data.conversation_id}`);
+        state.conversations.set(data.conversation_id, fresh.conversation);
+      } catch (_gone) { /* ignore */ }
+    } else if (state.chat && state.chat.conv.id === pooledId && state.chat.conv.pooled) {
+      await renderChat(state.root, ctx, pooledId).catch(() => ctx.toast(ctx.t("messages.taken"), "error"));
+    }
+    updateBadge(ctx);
+    renderList(ctx);
+  }
+
+  /** A thread was sent to our store's pool (head office or another store routed it here). */
+  async function onConversationPooled(data, ctx) {
+    try {
+      const fresh = (await ctx.api(`/api/v1/conversations/${data.conversation_id}`)).conversation;
+      if (!state.pool.has(fresh.id)) state.poolWaiting += 1;
+      state.pool.set(fresh.id, fresh);
+    } catch (_notOurs) { return; }
     updateBadge(ctx);
     renderList(ctx);
   }
@@ -566,6 +697,8 @@
     onEvent: {
       "message.created"(data, ctx) { return onMessageCreated(data, ctx); },
       "message.status"(data, ctx) { onMessageStatus(data, ctx); },
+      "conversation.claimed"(data, ctx) { return onConversationClaimed(data, ctx); },
+      "conversation.pooled"(data, ctx) { return onConversationPooled(data, ctx); },
     },
   });
 })();

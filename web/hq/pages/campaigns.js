@@ -5,19 +5,28 @@ DaogouHQ.registerPage("campaigns", {
   order: 30,
   async render(root, ctx) {
     const { el, t } = ctx;
-    const [list, segments] = await Promise.all([
+    const [list, segments, channels] = await Promise.all([
       ctx.api("/api/v1/campaigns"),
       ctx.api("/api/v1/segments").catch(() => ({ segments: [] })),
+      ctx.channelKinds(),
     ]);
     const pct = (x) => `${(x * 100).toFixed(2)}%`;
     const LABELS = { name: "hq.campaigns.name", segment_id: "hq.tasks.segment", channel: "hq.campaigns.channel",
       text: "hq.campaigns.text", holdout_pct: "hq.campaigns.holdout", unit_cost_fen: "hq.campaigns.unit_cost" };
 
+    /** The channels campaigns may mass-send over; the first the brand can send on now is chosen. */
+    function channelSelect() {
+      const massSend = channels.filter((c) => c.capabilities.mass_send);
+      const first = massSend.find((c) => c.open) || massSend[0];
+      return el("select", { name: "channel" }, massSend.map((c) =>
+        el("option", { value: c.kind, selected: c === first }, ctx.localLabel(c))));
+    }
+
     if (ctx.me.role === "hq") {
       const f = {
         name: el("input", { name: "name", required: true }),
         segment_id: el("select", { name: "segment_id" }, (segments.segments || []).map((s) => el("option", { value: String(s.id) }, s.name))),
-        channel: el("select", { name: "channel" }, ["loopback", "wecom", "wechat-oa", "sms", "email", "bridge"].map((c) => el("option", { value: c }, c))),
+        channel: channelSelect(),
         text: el("input", { name: "text", value: "{{ customer_name }}您好，", style: { minWidth: "320px" } }),
         holdout_pct: el("input", { name: "holdout_pct", type: "number", min: 0, max: 50, value: 10 }),
         unit_cost_fen: el("input", { name: "unit_cost_fen", type: "number", min: 0, value: 0 }),
@@ -54,7 +63,7 @@ DaogouHQ.registerPage("campaigns", {
       el("thead", {}, el("tr", {}, ["hq.campaigns.name", "hq.campaigns.channel", "hq.staff.status", "hq.campaigns.planned",
         "hq.campaigns.holdout", "hq.actions"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, list.campaigns.map((c) => el("tr", { "data-campaign": c.id },
-        el("td", {}, c.name), el("td", {}, c.channel), el("td", {}, el("span", { class: "pill", "data-status": c.status }, t(`hq.campaigns.status.${c.status}`))),
+        el("td", {}, c.name), el("td", {}, ctx.channelLabel(channels, c.channel)), el("td", {}, el("span", { class: "pill", "data-status": c.status }, t(`hq.campaigns.status.${c.status}`))),
         el("td", {}, String(Object.values(c.counts).reduce((a, b) => a + b, 0))), el("td", {}, `${c.holdout_pct}%`),
         el("td", {},
           c.status === "planned" && ctx.me.role === "hq" ? el("button", { type: "button", class: "link", onclick: async () => {

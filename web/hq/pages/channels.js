@@ -5,12 +5,13 @@ DaogouHQ.registerPage("channels", {
   order: 50,
   async render(root, ctx) {
     const { el, t } = ctx;
-    const data = await ctx.api("/api/v1/channel-accounts");
+    const [data, kinds] = await Promise.all([ctx.api("/api/v1/channel-accounts"), ctx.channelKinds()]);
+    const name = (kind) => ctx.channelLabel(kinds, kind);
     const accounts = data.channel_accounts;
     root.append(accounts.length
       ? el("table", { class: "grid" },
         el("thead", {}, el("tr", {}, ["hq.channels.kind", "hq.channels.name", "hq.channels.enabled"].map((k) => el("th", {}, t(k))))),
-        el("tbody", {}, accounts.map((a) => el("tr", {}, el("td", {}, a.kind), el("td", {}, a.name),
+        el("tbody", {}, accounts.map((a) => el("tr", {}, el("td", {}, name(a.kind)), el("td", {}, a.name),
           el("td", {}, el("span", { class: `pill ${a.enabled ? "on" : "off"}` }, t(a.enabled ? "hq.channels.on" : "hq.channels.off")))))))
       : el("p", { class: "panel muted" }, t("hq.channels.empty")));
     const byChannel = Object.entries(data.followers_by_channel).sort((a, b) => b[1] - a[1]);
@@ -20,7 +21,7 @@ DaogouHQ.registerPage("channels", {
       ctx.chart(chartEl, {
         grid: { left: 80, right: 20, top: 10, bottom: 30 },
         xAxis: { type: "value", minInterval: 1 },
-        yAxis: { type: "category", data: byChannel.map(([k]) => k) },
+        yAxis: { type: "category", data: byChannel.map(([k]) => name(k)) },
         series: [{ type: "bar", data: byChannel.map(([, v]) => v), itemStyle: { color: "#b8322a" } }],
         tooltip: {},
         animation: false,

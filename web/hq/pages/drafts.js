@@ -4,9 +4,12 @@
  * banned words / SMS signature. Everything is built with ctx.el (textContent), never innerHTML. */
 (function () {
   const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)}%`);
+  // "new_arrival.b" → "b": the scenario has its own column; the id is a key, not a name.
+  const variantName = (v) => (v ? v.slice(v.lastIndexOf(".") + 1) : "–");
 
+  // The reasons only: a field's path (scenarios.birthday.variants[0].text) means nothing to an operator.
   function fieldErrors(err) {
-    return Object.entries(err.fields || {}).map(([k, v]) => `${k}: ${v}`).join("；") || err.error || String(err);
+    return [err.error, ...Object.values(err.fields || {})].filter(Boolean).join("；") || String(err);
   }
 
   async function renderStats(ctx, box, days) {
@@ -18,13 +21,13 @@
     const sources = Object.entries(data.by_source).map(([source, s]) => el("div", { class: "pill", "data-source": source },
       `${t(`hq.drafts.source.${source}`)}: ${s.drafted} · ${t("hq.drafts.as_is")} ${pct(s.sent_as_is_rate)} · ` +
       `${t("hq.drafts.reply")} ${pct(s.reply_rate)} · ${t("hq.drafts.buy")} ${pct(s.buy_rate)}`));
-    const reasons = Object.entries(data.fallback_reasons);
+    const reasons = data.fallbacks || [];
     const head = ["scenario", "source", "variant", "drafted", "as_is", "edited", "discarded", "reply", "buy"];
     const table = el("table", { class: "grid" },
       el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, t(`hq.drafts.col.${h}`))))),
       el("tbody", {}, data.rows.map((r) => el("tr", { "data-variant": r.variant || "" },
         el("td", {}, t(`scenario.${r.scenario}`)), el("td", {}, t(`hq.drafts.source.${r.source}`)),
-        el("td", {}, r.variant || "–"), el("td", {}, String(r.drafted)),
+        el("td", {}, variantName(r.variant)), el("td", {}, String(r.drafted)),
         el("td", {}, `${r.sent_as_is} (${pct(r.sent_as_is_rate)})`), el("td", {}, String(r.edited)),
         el("td", {}, String(r.discarded)), el("td", {}, `${r.replied} (${pct(r.reply_rate)})`),
         el("td", {}, `${r.bought} (${pct(r.buy_rate)})`)))));
@@ -32,12 +35,13 @@
     box.replaceChildren(...[
       el("div", { class: "form-row" }, el("h3", {}, t("hq.drafts.results")), el("label", {}, t("hq.drafts.period"), select)),
       el("div", { class: "form-row" }, sources.length ? sources : el("p", { class: "muted" }, t("hq.drafts.none"))),
-      reasons.length ? el("p", { class: "muted" }, `${t("hq.drafts.fallbacks")}: ` + reasons.map(([k, n]) => `${k} ×${n}`).join("，")) : null,
+      reasons.length ? el("p", { class: "muted fallbacks" }, `${t("hq.drafts.fallbacks")}${ctx.locale === "en" ? ": " : "："}`
+        + reasons.map((r) => t("hq.drafts.fallback_count", { reason: r.label, n: r.count })).join(ctx.locale === "en" ? ". " : "；")) : null,
       data.rows.length ? chart : null,
       data.rows.length ? table : null,
     ].filter(Boolean));  // replaceChildren would write a null as the text "null"
     if (data.rows.length && window.echarts) {
-      const labels = data.rows.map((r) => r.variant || t(`hq.drafts.source.${r.source}`));
+      const labels = data.rows.map((r) => `${t(`scenario.${r.scenario}`)} ${r.variant ? variantName(r.variant) : t(`hq.drafts.source.${r.source}`)}`);
       const series = [["sent_as_is_rate", "as_is"], ["reply_rate", "reply"], ["buy_rate", "buy"]].map(([key, name]) => ({
         name: t(`hq.drafts.${name}`), type: "bar", data: data.rows.map((r) => (r[key] === null ? 0 : +(r[key] * 100).toFixed(1))),
       }));
@@ -72,7 +76,8 @@
           el("label", {}, t("hq.drafts.variant_id"), id),
           el("label", { style: { flex: "1" } }, t("hq.drafts.variant_text"), text, preview),
           el("button", { type: "button", class: "link", onclick: showPreview }, t("hq.drafts.preview")),
-          el("button", { type: "button", class: "link", onclick: () => row.remove() }, t("hq.drafts.remove")));
+          el("button", { type: "button", class: "link", onclick: () => row.remove() }, t("hq.drafts.remove")),
+          el("span", { class: "field-error", role: "alert", hidden: true, style: { flexBasis: "100%" } }));
         row._read = () => ({ id: id.value.trim(), text: text.value });
         list.append(row);
       };
@@ -93,12 +98,15 @@
         ctx.toast(t("hq.drafts.saved"));
         await renderTemplates(ctx, box);
       } catch (err) {
-        error.textContent = fieldErrors(err);
-        error.hidden = false;
+        // Each reason goes beside its variant: rows are numbered as they stand now, as sent.
+        for (const [key, list] of Object.entries(editors)) {
+          [...list.children].forEach((row, i) => { row.dataset.field = `scenarios.${key}.variants[${i}]`; });
+        }
+        DaogouHQ.forms.showErrors(box, error, err);
       }
     });
-    const vars = Object.keys(data.sample).join("、");
-    box.replaceChildren(el("p", { class: "muted" }, t("hq.drafts.variables", { vars })), ...panels, error, save);
+    const vars = DaogouHQ.forms.templateVars(Object.keys(data.sample));
+    box.replaceChildren(el("p", { class: "muted" }, vars, " ", t("hq.drafts.variables_note")), ...panels, error, save);
   }
 
   async function renderOffers(ctx, box) {

@@ -1,27 +1,13 @@
 "use strict";
 /* 客户分群 Segments: build a filter condition by condition and watch the count move.
  *
- * Each change re-asks POST /api/v1/segments/preview (debounced; an older answer never
- * overwrites a newer one). The server names a bad condition by its path (all[2].op), which is
- * shown beside that row. Seed 001's selections are one click away as presets. */
+ * The fields, their operators and choices come from the server's filter table
+ * (GET /api/v1/segments/fields). Each change re-asks POST /api/v1/segments/preview (debounced;
+ * an older answer never overwrites a newer one). The server names a bad condition by its path
+ * (all[2].op), which is shown beside that row. Seed 001's selections are one click away as presets. */
 (function () {
-  const FIELDS = {
-    stage: { ops: ["in"], kind: "strings", choices: ["prospect", "new", "repeat", "dormant", "fan"] },
-    tag: { ops: ["has", "has_any", "has_none"], kind: "strings" },
-    paid_orders: { ops: [">=", "<=", "=", "between"], kind: "int" },
-    total_spent: { ops: [">=", "<=", "=", "between"], kind: "money" },
-    order_amount: { ops: [">", ">=", "between"], kind: "money", during: true },
-    paid_between: { ops: ["during"], kind: "dates" },
-    first_paid_at: { ops: ["during", "before", "after", "within_days"], kind: "time" },
-    last_paid_at: { ops: ["during", "before", "after", "within_days"], kind: "time" },
-    unpaid_order_amount: { ops: [">", ">="], kind: "money" },
-    address: { ops: ["contains_any"], kind: "strings" },
-    store: { ops: ["in"], kind: "ids" },
-    clerk: { ops: ["in"], kind: "ids" },
-    birthday: { ops: ["within_days"], kind: "int" },
-    channel: { ops: ["reachable"], kind: "string", choices: ["wecom", "wechat-oa", "wecom-kf", "sms", "email", "bridge"] },
-    last_contacted: { ops: ["within_days", "not_within_days"], kind: "int" },
-  };
+  /** field → {label, ops: [{op, label…}], value, choices, during}, as the server serves it. */
+  let FIELDS = {};
   const SCHOOL = "学校,大学,学院,中学,初中,高中";
   const PRESETS = {
     twice: { match: "all", rows: [{ field: "paid_orders", op: ">=", value: "2" }] },
@@ -43,10 +29,10 @@
     const usesDates = row.op === "during";
     if (usesDates) cond.value = [row.from || "", row.to || ""];
     else if (row.op === "between") cond.value = split(row.value).map(number);
-    else if (spec.kind === "strings") cond.value = split(row.value);
-    else if (spec.kind === "ids") cond.value = split(row.value).map(number);
+    else if (spec.value === "strings") cond.value = split(row.value);
+    else if (spec.value === "ids") cond.value = split(row.value).map(number);
     else if (row.op === "before" || row.op === "after") cond.value = row.from || "";
-    else if (spec.kind === "string") cond.value = row.value;
+    else if (spec.value === "string") cond.value = row.value;
     else cond.value = number(String(row.value || "").trim());
     if (spec.during && (row.from || row.to)) cond.during = [row.from || "", row.to || ""];
     return row.exclude ? { not: cond } : cond;
@@ -57,6 +43,8 @@
     order: 15,
     async render(root, ctx) {
       const { el, t } = ctx;
+      const served = await ctx.api("/api/v1/segments/fields");
+      FIELDS = Object.fromEntries(served.fields.map((f) => [f.field, f]));
       const state = { match: "all", rows: [{ field: "paid_orders", op: ">=", value: "2" }] };
       let asked = 0;
       let timer = null;
@@ -89,24 +77,25 @@
         const spec = FIELDS[row.field];
         const fieldSel = el("select", { "aria-label": "field", onchange: () => {
           row.field = fieldSel.value;
-          row.op = FIELDS[row.field].ops[0];
+          row.op = FIELDS[row.field].ops[0].op;
           row.value = ""; row.from = ""; row.to = "";
           draw(); changed();
-        } }, Object.keys(FIELDS).map((f) => el("option", { value: f, selected: f === row.field }, t(`segments.field.${f}`))));
+        } }, Object.values(FIELDS).map((f) => el("option", { value: f.field, selected: f.field === row.field }, ctx.localLabel(f))));
         const opSel = el("select", { "aria-label": "op", onchange: () => { row.op = opSel.value; draw(); changed(); } },
-          spec.ops.map((op) => el("option", { value: op, selected: op === row.op }, op)));
+          spec.ops.map((o) => el("option", { value: o.op, selected: o.op === row.op }, ctx.localLabel(o))));
         const parts = [fieldSel, opSel];
         const dateIn = (key) => el("input", { type: "date", value: row[key] || "", onchange: (ev) => { row[key] = ev.target.value; changed(); } });
         if (row.op === "during") parts.push(dateIn("from"), "–", dateIn("to"));
         else if (row.op === "before" || row.op === "after") parts.push(dateIn("from"));
-        else if (spec.choices && spec.kind === "string") {
+        else if (spec.choices && spec.value === "string") {
           const sel = el("select", { onchange: () => { row.value = sel.value; changed(); } },
-            spec.choices.map((c) => el("option", { value: c, selected: c === row.value }, c)));
-          if (!row.value) row.value = spec.choices[0];
+            spec.choices.map((c) => el("option", { value: c.value, selected: c.value === row.value }, ctx.localLabel(c))));
+          if (!row.value) row.value = spec.choices[0].value;
           parts.push(sel);
+        } else if (spec.choices) {
+          parts.push(choiceBoxes(row, spec.choices));
         } else {
-          const hint = spec.kind === "strings" || spec.kind === "ids" || row.op === "between"
-            ? (spec.choices ? spec.choices.join(",") : t("segments.value_hint.list")) : "";
+          const hint = spec.value === "strings" || spec.value === "ids" || row.op === "between" ? t("segments.value_hint.list") : "";
           parts.push(el("input", { value: row.value || "", placeholder: hint,
             oninput: (ev) => { row.value = ev.target.value; changed(); } }));
         }
@@ -119,6 +108,17 @@
           onclick: () => { state.rows.splice(index, 1); draw(); changed(); } }, t("segments.remove"));
         return el("div", { class: "form-row segment-row", "data-index": String(index) }, ...parts, exclude, remove,
           el("span", { class: "field-error", "data-error-for": String(index) }));
+      }
+
+      /** A list from a vocabulary (stages): one labelled checkbox a choice; the row keeps the codes. */
+      function choiceBoxes(row, choices) {
+        const picked = new Set(split(row.value));
+        return el("span", { class: "segment-choices" }, choices.map((c) => el("label", {},
+          el("input", { type: "checkbox", value: c.value, checked: picked.has(c.value), onchange: (ev) => {
+            if (ev.target.checked) picked.add(c.value); else picked.delete(c.value);
+            row.value = [...picked].join(",");
+            changed();
+          } }), ctx.localLabel(c))));
       }
 
       function draw() {

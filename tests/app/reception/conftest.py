@@ -1,0 +1,1 @@
+from tests.connectors.conftest import add_channel, wechat, wechat_server  # noqa: F401
