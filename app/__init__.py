@@ -19,8 +19,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # Infrastructure first, then the domain areas, then the web shell and CLI.
     from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, params, realtime, web
-    from app import (care, channels, commission, console, contact, customers, demo, drafts,
-                     followers, ingest, messaging, model, reception, staff, today)
+    from app import (care, channels, commission, console, contact, coupons, customers, dashboard, demo, drafts,
+                     followers, ingest, links, messaging, model, reception, staff, today)
 
     logs.init_app(app)
     errors.init_app(app)
@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     customers.init_app(app)
     ingest.init_app(app)
+    coupons.init_app(app)
     messaging.init_app(app)
     drafts.init_app(app)
     contact.init_app(app)
@@ -44,10 +45,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     followers.init_app(app)
     care.init_app(app)
     commission.init_app(app)
+    links.init_app(app)
     model.init_app(app)
     today.init_app(app)
 
     console.init_app(app)
+    dashboard.init_app(app)
     staff.init_app(app)
     web.init_app(app)
     demo.init_app(app)

@@ -15,12 +15,14 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, create_engine, event, insert, text
+from sqlalchemy import JSON, create_engine, event, func, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from models import clock
 from models.base import UTCDateTime
 
 _POST_COMMIT = "daogou.post_commit"
@@ -294,3 +296,13 @@ def bulk_insert_ignoring_duplicates(session: Session, table: Any, data: list[dic
                             f"VALUES ({', '.join('?' * len(cols))})", rows)
     finally:
         cur.close()
+
+
+def local_day(session: Session, column: Any, zone: ZoneInfo) -> Any:
+    """A SQL expression for the calendar day ('YYYY-MM-DD') of a UTC ``column`` in ``zone``, so
+    figures group by the brand's days in the database. SQLite shifts by the zone's offset now
+    (exact for zones without daylight saving, such as China's)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone(zone.key, column), "YYYY-MM-DD")
+    offset = int(clock.now().astimezone(zone).utcoffset().total_seconds())
+    return func.strftime("%Y-%m-%d", column, f"{offset:+d} seconds")

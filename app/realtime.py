@@ -29,8 +29,9 @@ TODAY_UPDATED = "today.updated"
 CONVERSATION_CLAIMED = "conversation.claimed"      # a pooled thread was taken (or handed over)
 CONVERSATION_ESCALATED = "conversation.escalated"  # a customer has waited past the brand's threshold
 CONVERSATION_POOLED = "conversation.pooled"        # a thread was put into a pool (a transfer to a store)
+LINK_ACTIVITY = "link.activity"                    # a customer opened their personal page, clicked, asked
 EVENTS = (MESSAGE_CREATED, MESSAGE_STATUS, TASK_ASSIGNED, COMMISSION_EARNED, TODAY_UPDATED,
-          CONVERSATION_CLAIMED, CONVERSATION_ESCALATED, CONVERSATION_POOLED)
+          CONVERSATION_CLAIMED, CONVERSATION_ESCALATED, CONVERSATION_POOLED, LINK_ACTIVITY)
 
 socketio = SocketIO()
 

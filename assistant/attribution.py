@@ -6,9 +6,14 @@ clerk each:
 - ``in_store``: the clerk recorded on an in-store sale (``Order.clerk_id``);
 - ``owner``: the customer's owner clerk (exclusive binding) *at the moment the order was paid* —
   a customer handed over on the 10th counts for the new clerk from the 10th on;
+- ``link``: the clerk whose personal page (专属商品页) the order names in ``ref`` — the link was
+  the customer's own and they clicked a product on it within N days before payment;
 - ``last_touch``: the clerk who last messaged the customer within N days before payment.
 
 The brand orders these rules (``config["order"]``); the first rule that names a clerk wins. The
+default precedence is in-store clerk > shared link > owner > last touch: the clerk who rang up
+the sale was there; a link click is direct evidence of whose work sold it, stronger than a
+standing binding; the owner beats a message that merely came last. The
 ``split`` rule, when placed in the order, shares an order between the clerks two rules name, when
 both name someone and they differ (e.g. owner 50 % / last touch 50 %).
 
@@ -25,14 +30,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-CANDIDATE_RULES = ("in_store", "owner", "last_touch")
+CANDIDATE_RULES = ("in_store", "link", "owner", "last_touch")
 RULES = (*CANDIDATE_RULES, "split")
 FULL_SHARE_BP = 10_000
 MAX_LAST_TOUCH_DAYS = 90
 SMALL_BATCH = 50
 
 DEFAULT_CONFIG: dict[str, Any] = {
-    "order": ["in_store", "owner", "last_touch"],
+    "order": ["in_store", "link", "owner", "last_touch"],
     "last_touch_days": 7,
     "split": {"between": ["owner", "last_touch"], "first_share_bp": 5000},
 }
@@ -228,6 +233,38 @@ def candidates_plain(orders: pd.DataFrame, bindings: pd.DataFrame, touches: pd.D
     out = pd.DataFrame(rows, columns=["order_id", "in_store", "owner", "owner_since", "last_touch", "last_touch_at"])
     for c in ("owner_since", "last_touch_at"):
         out[c] = pd.to_datetime(out[c], utc=True)
+    return out
+
+
+def link_candidates(orders: pd.DataFrame, clicks: pd.DataFrame, days: int) -> pd.DataFrame:
+    """The clerk whose personal link each order came through, and when it was clicked.
+
+    ``clicks``: order_id, customer_id (the link's customer), clerk_id (the link's clerk),
+    clicked_at — every click on the link an order's ``ref`` names. It counts when the link was the
+    buyer's own (a forwarded or guessed reference credits nobody) and the click came before the
+    payment, at most ``days`` earlier; the latest such click decides. Returns order_id, link, link_at.
+    """
+    empty = pd.DataFrame({"order_id": pd.Series(dtype=np.int64), "link": pd.Series(dtype=float),
+                          "link_at": pd.Series(dtype="datetime64[us, UTC]")})
+    if clicks.empty or orders.empty:
+        return empty
+    merged = clicks.merge(orders[["order_id", "customer_id", "paid_at"]], on="order_id", suffixes=("_link", ""))
+    ok = ((merged["customer_id_link"] == merged["customer_id"]) & (merged["clicked_at"] <= merged["paid_at"])
+          & (merged["paid_at"] - merged["clicked_at"] <= pd.Timedelta(days=days)))
+    merged = merged[ok].sort_values("clicked_at", kind="stable")
+    if merged.empty:
+        return empty
+    latest = merged.groupby("order_id", sort=False).tail(1)
+    return pd.DataFrame({"order_id": latest["order_id"].to_numpy(dtype=np.int64),
+                         "link": latest["clerk_id"].to_numpy(dtype=float),
+                         "link_at": latest["clicked_at"].array})
+
+
+def with_links(cands: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """``cands`` with the ``link`` rule's clerk (NaN: none) and click time per order."""
+    out = cands.drop(columns=[c for c in ("link", "link_at") if c in cands]).merge(links, on="order_id", how="left")
+    out["link"] = out["link"].astype(float)
+    out["link_at"] = pd.to_datetime(out["link_at"], utc=True)
     return out
 
 

@@ -13,7 +13,7 @@ from connectors.base import Capabilities, Connector, Outbound, SendResult, regis
 @register
 class LoopbackConnector(Connector):
     kind = "loopback"
-    label, label_en = "演示通道", "Demo loopback"
+    label, label_en = "演示通道", "Demo channel"
     callback = False
     needs_account = False
     # Like a vendor that honours idempotency keys: a resend of a key is recognised, not redelivered.

@@ -17,6 +17,8 @@ from models.commission import Attribution, CommissionEntry, CommissionPeriod, Co
 from models.ranking import CustomerScore, ModelVersion, SuggestionOutcome
 from models.drafting import Draft, DraftBatch, DraftOutcome, DraftSource
 from models.console import QuickReply  # noqa: F401  (console area)
+from models.links import LinkEvent, PersonalLink
+from models.coupons import Coupon, CouponKind, CouponSource, CouponState, CouponTemplate
 
 __all__ = [
     "AutomationRun", "Base", "utcnow", "ApiToken", "Role", "Setting", "Staff", "Store", "ChannelIdentity",
@@ -25,5 +27,6 @@ __all__ = [
     "ChannelAccount", "ConsoleEvent", "Conversation", "Direction", "Message", "MessageStatus",
     "OutboxEntry", "OutboxState", "ServiceWait", "InboundReceipt", "Campaign", "CampaignTarget", "CareTask", "CareTaskTarget",
     "Segment", "Attribution", "CommissionEntry", "CommissionPeriod", "CommissionRule",
-    "CustomerScore", "ModelVersion", "SuggestionOutcome",
+    "CustomerScore", "ModelVersion", "SuggestionOutcome", "LinkEvent", "PersonalLink",
+    "Coupon", "CouponKind", "CouponSource", "CouponState", "CouponTemplate",
 ]

@@ -85,6 +85,9 @@ class Order(Base):
     completed_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
     refunded_at: Mapped[dt.datetime | None]
+    # The personal link (token or short code) the order came through, as the integrator sent it.
+    ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    coupon_code: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     items: Mapped[list[OrderItem]] = relationship(back_populates="order", cascade="all, delete-orphan")

@@ -7,7 +7,7 @@ import itertools
 from werkzeug.security import generate_password_hash
 
 from models import (ChannelIdentity, Customer, FollowerBinding, Order, OrderItem, Product, Role,
-                    Staff, Store)
+                    Segment, Staff, Store)
 
 _seq = itertools.count(1)
 UTC = dt.timezone.utc
@@ -55,6 +55,21 @@ def follow(s, customer: Customer, clerk: Staff, channel: str = "wecom", owner: b
 
 def identity(s, customer: Customer, channel: str, external_id: str, account: str = "") -> ChannelIdentity:
     row = ChannelIdentity(customer_id=customer.id, channel=channel, account=account, external_id=external_id)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def reachable_follower(s, clerk: Staff, **kw) -> Customer:
+    """A customer the clerk owns, reachable over the loopback channel (the demo's stand-in)."""
+    row = customer(s, **kw)
+    follow(s, row, clerk, channel="loopback")
+    identity(s, row, "loopback", f"lb-{row.id}")
+    return row
+
+
+def segment(s, filter: dict, name: str | None = None) -> Segment:
+    row = Segment(name=name or f"分群{next(_seq)}", filter=filter)
     s.add(row)
     s.flush()
     return row

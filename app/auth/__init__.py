@@ -78,12 +78,14 @@ def _authenticate_bearer() -> None:
     if not header.startswith("Bearer "):
         return
     token = header[len("Bearer "):].strip()
-    row = db.session().scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None:
-        return
-    g.api_token = row
+    # One connection at a time: a read session held open while waiting for a write connection
+    # starves the pool when more integrator requests arrive at once than it has connections.
     with db.transaction() as s:
-        s.get(ApiToken, row.id).last_used_at = utcnow()
+        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        if row is None or row.revoked_at is not None:
+            return
+        row.last_used_at = utcnow()
+    g.api_token = row
 
 
 def current_staff() -> Staff | None:

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from app import realtime
 from app.db import chunks
 from app.care.segments import segment_customer_ids
+from app.coupons.costs import coupon_cost_fields
 from app.params import is_id
-from app.errors import Forbidden, Invalid, NotFound
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.i18n import field_sentences, t
 from assistant.drafting import BoundedSandbox, render_bounded
 from models import (CareTask, CareTaskTarget, FollowerBinding, Order, Product, Role,
@@ -31,7 +32,19 @@ SCENARIOS = ("催付", "补货", "生日", "节日", "休眠唤醒", "新品", "
 _jinja = BoundedSandbox(autoescape=False)
 
 # Status only moves forward along this order ("fallback" and "skipped" close a target).
-_RANK = {"todo": 0, "sent": 1, "fallback": 1, "deferred": 1, "replied": 2, "bought": 3, "skipped": 0}
+# "offline": the clerk reached the customer outside the console (已线下联系: in the shop, by phone).
+_RANK = {"todo": 0, "sent": 1, "offline": 1, "fallback": 1, "deferred": 1, "replied": 2, "bought": 3,
+         "skipped": 0}
+# Contacted, by a message or in person; a reply or a purchase after that moves the target on.
+_CONTACTED = ("sent", "offline", "fallback")
+# A target counts as reached (task progress) in these statuses.
+REACHED = _CONTACTED + ("replied", "bought")
+# Why a clerk skips a target (跳过); people read ``care.skip.<code>``. "other" needs the clerk's note.
+SKIP_REASONS = ("not_interested", "contacted_recently", "unreachable", "bought_elsewhere",
+                "not_suitable", "other")
+SKIP_NOTE_MAX = 120
+# What a clerk may record on a target themselves, and from which statuses ("todo" takes it back).
+_CLERK_OUTCOMES = {"offline": ("todo",), "skipped": ("todo",), "todo": ("offline", "skipped")}
 
 
 def _validate(session: Session, data: dict[str, Any], now: dt.datetime) -> dict[str, str]:
@@ -145,6 +158,61 @@ def reassign_targets(session: Session, staff: Staff, task_id: int, target_ids: l
     return len(targets)
 
 
+def _outcome_fields(data: dict[str, Any]) -> dict[str, str]:
+    outcome, reason, note = data.get("outcome"), data.get("reason"), data.get("note")
+    fields: dict[str, str] = {}
+    if outcome not in _CLERK_OUTCOMES:
+        fields["outcome"] = t("care.error.outcome")
+    elif outcome == "skipped" and reason not in SKIP_REASONS:
+        fields["reason"] = t("care.error.reason")
+    if note is not None and not isinstance(note, str):
+        fields["note"] = t("care.error.note_required")
+    elif note and len(note.strip()) > SKIP_NOTE_MAX:
+        fields["note"] = t("care.error.note_long", n=SKIP_NOTE_MAX)
+    elif outcome == "skipped" and reason == "other" and not (note or "").strip():
+        fields["note"] = t("care.error.note_required")
+    return fields
+
+
+def record_target_outcome(session: Session, staff: Staff, task_id: int, target_id: int,
+                          data: dict[str, Any], now: dt.datetime | None = None) -> CareTaskTarget:
+    """The clerk's own word on one target: reached outside the console (已线下联系, "offline"),
+    skipped with a reason (跳过, "skipped"), or either taken back ("todo").
+
+    Only the target's clerk, only while the task is open, and only from "to do" (or back from
+    offline/skipped): a target a message already reached keeps its status. The change is one
+    conditional UPDATE, so a send landing at the same moment wins or loses cleanly.
+    """
+    now = now or utcnow()
+    fields = _outcome_fields(data)
+    if fields:
+        raise Invalid(t("care.error.not_recorded"), fields)
+    target = session.get(CareTaskTarget, target_id)
+    if target is None or target.task_id != task_id or target.clerk_id != staff.id:
+        raise NotFound(t("care.error.not_recorded"), {"target_id": t("care.error.no_target")})
+    if session.scalar(select(CareTask.status).where(CareTask.id == task_id)) != "open":
+        raise Conflict(t("care.error.not_recorded"), {"task_id": t("care.error.task_closed")})
+    outcome = data["outcome"]
+    values: dict[str, Any] = {"status": outcome, "updated_at": now, "skip_reason": None,
+                              "sent_at": now if outcome == "offline" else None}
+    if outcome == "skipped":
+        values["skip_reason"] = data["note"].strip() if data["reason"] == "other" else data["reason"]
+    done = session.execute(update(CareTaskTarget).where(
+        CareTaskTarget.id == target_id, CareTaskTarget.status.in_(_CLERK_OUTCOMES[outcome]),
+        CareTaskTarget.message_id.is_(None)).values(**values)).rowcount
+    if not done:
+        session.refresh(target)
+        raise Conflict(t("care.error.not_recorded"), {"outcome": t(
+            "care.error.already", status=t(f"care.status.{target.status}"))})
+    session.refresh(target)
+    return target
+
+
+def skip_reason_text(value: str | None) -> str | None:
+    """A skip reason for people: a clerk's reason code in their words; any other text as it is."""
+    return t(f"care.skip.{value}") if value in SKIP_REASONS else value
+
+
 def _advance(session: Session, customer_id: int, new_status: str, now: dt.datetime,
              message_id: int | None = None, clerk_id: int | None = None) -> None:
     lower = [s for s, r in _RANK.items() if r < _RANK[new_status] and s != "skipped"]
@@ -188,7 +256,7 @@ def on_message_received(session: Session, message_id: int, customer_id: int) -> 
     now = utcnow()
     open_tasks = select(CareTask.id).where(CareTask.status == "open")
     session.execute(update(CareTaskTarget).where(
-        CareTaskTarget.customer_id == customer_id, CareTaskTarget.status.in_(("sent", "fallback")),
+        CareTaskTarget.customer_id == customer_id, CareTaskTarget.status.in_(_CONTACTED),
         CareTaskTarget.task_id.in_(open_tasks)).values(status="replied", updated_at=now))
 
 
@@ -198,7 +266,7 @@ def on_order_recorded(session: Session, order_ids: list[int], customer_ids: list
     Set-based: one UPDATE per chunk of orders, and nothing at all when no target is waiting for
     a purchase (a bulk import of history usually finds none).
     """
-    reached = ("sent", "fallback", "replied")
+    reached = _CONTACTED + ("replied",)
     if not order_ids or session.scalar(
             select(CareTaskTarget.id).where(CareTaskTarget.status.in_(reached)).limit(1)) is None:
         return
@@ -219,7 +287,7 @@ def progress(session: Session, task_id: int, store_id: int | None = None) -> dic
     task = session.get(CareTask, task_id)
     if task is None:
         raise NotFound("task not found", {"task_id": "no such task"})
-    reached = CareTaskTarget.status.in_(("sent", "fallback", "replied", "bought"))
+    reached = CareTaskTarget.status.in_(REACHED)
     revenue = (select(func.coalesce(func.sum(Order.amount_fen - Order.refund_amount_fen), 0))
                .where(Order.customer_id == CareTaskTarget.customer_id,
                       Order.status.in_(PAID_STATUSES), Order.paid_at >= CareTaskTarget.sent_at)
@@ -247,6 +315,7 @@ def progress(session: Session, task_id: int, store_id: int | None = None) -> dic
             agg[k] += int(c[k] or 0)
     total = {k: sum(s[k] for s in stores.values())
              for k in ("targets", "reached", "replied", "buyers", "skipped", "deferred", "revenue_fen")}
+    total.update(coupon_cost_fields(session, "task", task_id, total["revenue_fen"]))
     return {"task_id": task_id, "total": total, "stores": list(stores.values()),
             "clerks": [{k: (int(v) if isinstance(v, (int, float)) and k != "display_name" else v)
                         for k, v in c.items()} for c in clerks]}

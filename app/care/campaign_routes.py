@@ -1,6 +1,8 @@
 """``/api/v1/campaigns``: create (and plan), send, report with uplift, CSV export."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
@@ -9,6 +11,7 @@ from app.auth import current_staff, staff_required
 from app.care import campaigns
 from app.care.routes import parse_time
 from app.customers.serialize import yuan
+from app.links.funnel import campaign_funnel
 from app.params import query_int
 from app.errors import Invalid, NotFound
 from app.scoping import where_visible
@@ -46,16 +49,39 @@ def list_campaigns():
 @bp.post("/campaigns")
 @staff_required("hq")
 def create():
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise Invalid("body must be a JSON object", {"body": "expected an object"})
-    if data.get("scheduled_at") is not None:
-        data = {**data, "scheduled_at": parse_time(data["scheduled_at"], "scheduled_at")}
+    data = _campaign_body()
     with db.transaction() as s:
         campaign = campaigns.create_campaign(s, s.get(Staff, current_staff().id), data)
         body = campaign_json(campaign)
         body["preview"] = campaigns.plan_preview(s, campaign)
     return jsonify(body), 201
+
+
+def _campaign_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("body must be a JSON object", {"body": "expected an object"})
+    if data.get("scheduled_at") is not None:
+        data = {**data, "scheduled_at": parse_time(data["scheduled_at"], "scheduled_at")}
+    return data
+
+
+@bp.post("/campaigns/preview")
+@staff_required("hq")
+def preview():
+    """What creating this campaign would do — count, holdout, skips, cost, rendered copy — with
+    nothing written, so head office confirms with the numbers in front of them."""
+    body = campaigns.preview_campaign(db.session(), current_staff(), _campaign_body())
+    body["cost"] = yuan(body.pop("cost_fen"))
+    return jsonify(body)
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+@staff_required("hq")
+def cancel(campaign_id: int):
+    with db.transaction() as s:
+        body = campaign_json(campaigns.cancel_campaign(s, s.get(Staff, current_staff().id), campaign_id))
+    return jsonify(body)
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -86,6 +112,8 @@ def report(campaign_id: int):
     for k in ("revenue_fen", "holdout_revenue_fen", "cost_fen"):
         body[k.replace("_fen", "")] = yuan(body[k])
     body["uplift"]["incremental_revenue"] = yuan(body["uplift"]["incremental_revenue_fen"])
+    start, end = (dt.datetime.fromisoformat(w) for w in body["window"])
+    body["funnel"] = campaign_funnel(db.session(), campaign_id, start, end)
     return jsonify(body)
 
 

@@ -18,15 +18,17 @@ from jinja2 import TemplateError
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from app import db
+from app import db, i18n
 from app.care.actions import render_copy
 from app.care.segments import segment_customer_ids
+from app.coupons.costs import coupon_cost_fields
 from app.contact.service import decide_many
 from app.errors import DomainError, Forbidden, Invalid, NotFound
+from app.links.actions import attach_link, checked_skus
 from app.params import is_id
 from app.messaging.actions import owner_clerk_ids, send_message
 from assistant.experiment import GroupResult, in_holdout, uplift
-from connectors.registry import address_fields, channel_kinds
+from connectors.registry import address_fields, channel_kinds, channel_label
 from models import (Campaign, CampaignTarget, ChannelIdentity, Conversation, Customer,
                     CustomerOptOut, Direction, Message, MessageStatus, Order,
                     Role, Segment, Staff, utcnow)
@@ -49,10 +51,8 @@ def _reachable_clause(channel: str):
     return and_(addr, ~opted)
 
 
-def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
-                    now: dt.datetime | None = None) -> Campaign:
-    """Validate, then plan the targets (groups and policy preview) in the same transaction."""
-    now = now or utcnow()
+def _validated(session: Session, staff: Staff, data: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Check a campaign as head office filled it in; the fields and the segment's members now."""
     if staff.role != Role.hq:
         raise Forbidden("only head office runs campaigns")
     fields: dict[str, str] = {}
@@ -77,6 +77,12 @@ def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
             render_copy(text, {"customer_name": "张三", "clerk_name": "小王", "brand": "品牌"})
         except TemplateError as exc:
             fields["content.text"] = f"does not render: {exc}"
+    products = (data.get("content") or {}).get("products") if isinstance(data.get("content"), dict) else None
+    if products:
+        try:
+            products = checked_skus(session, products)
+        except DomainError as exc:
+            fields["content.products"] = exc.fields["products"]
     unit_cost = data.get("unit_cost_fen", DEFAULT_UNIT_COST_FEN.get(channel or "", 0))
     if isinstance(unit_cost, bool) or not isinstance(unit_cost, int) or not 0 <= unit_cost <= MAX_UNIT_COST_FEN:
         fields["unit_cost_fen"] = f"a whole number of fen from 0 to {MAX_UNIT_COST_FEN}"
@@ -84,29 +90,85 @@ def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
     if scheduled_at is not None and (not isinstance(scheduled_at, dt.datetime) or scheduled_at < now - dt.timedelta(minutes=1)):
         fields["scheduled_at"] = "must be a time in the future"
     if fields:
-        raise Invalid("invalid campaign", fields)
-
+        raise Invalid(i18n.t("hq.campaigns.invalid"), i18n.field_sentences(fields, "hq.campaigns.error"))
     members = segment_customer_ids(session, segment.filter, now).subquery()
     total = session.scalar(select(func.count()).select_from(members))
     if not total:
-        raise Invalid("the segment is empty", {"segment_id": "no customer matches this segment now"})
+        raise Invalid(i18n.t("hq.campaigns.invalid"), {"segment_id": i18n.t("hq.campaigns.error.segment_empty")})
     reachable = session.scalar(select(func.count()).select_from(Customer).where(
         Customer.id.in_(select(members.c[0])), _reachable_clause(channel)))
     if not reachable:
-        raise Invalid("no target can receive this channel",
-                      {"channel": f"none of the {total} customers is reachable on {channel}"})
+        raise Invalid(i18n.t("hq.campaigns.invalid"), {"channel": i18n.t(
+            "hq.campaigns.error.unreachable", n=total, channel=channel_label(channel, i18n.negotiate_locale()))})
+    return {"name": name, "segment": segment, "channel": channel, "text": text, "products": products or [],
+            "holdout": holdout,
+            "unit_cost": unit_cost, "scheduled_at": scheduled_at, "members": members, "total": total,
+            "reachable": reachable}
 
-    campaign = Campaign(name=name, segment_id=segment.id, channel=channel, content={"text": text},
-                        scheduled_at=scheduled_at, holdout_pct=holdout, status="planned",
-                        unit_cost_fen=unit_cost, created_by=staff.id, created_at=now)
+
+def _content(v: dict[str, Any]) -> dict[str, Any]:
+    """What each target receives: the copy, and the products of their personal page (if any)."""
+    return {"text": v["text"], **({"products": v["products"]} if v["products"] else {})}
+
+
+def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
+                    now: dt.datetime | None = None) -> Campaign:
+    """Validate, then plan the targets (groups and policy preview) in the same transaction."""
+    now = now or utcnow()
+    v = _validated(session, staff, data, now)
+    campaign = Campaign(name=v["name"], segment_id=v["segment"].id, channel=v["channel"], content=_content(v),
+                        scheduled_at=v["scheduled_at"], holdout_pct=v["holdout"], status="planned",
+                        unit_cost_fen=v["unit_cost"], created_by=staff.id, created_at=now)
     session.add(campaign)
     session.flush()
-    ids = list(session.scalars(select(members.c[0])))
+    ids = list(session.scalars(select(v["members"].c[0])))
     rows = [{"campaign_id": campaign.id, "customer_id": cid,
-             "group": "holdout" if in_holdout(campaign.id, cid, holdout) else "treatment",
+             "group": "holdout" if in_holdout(campaign.id, cid, v["holdout"]) else "treatment",
              "status": "planned"} for cid in ids]
     for batch in db.chunks(rows, 5000):
         session.execute(insert(CampaignTarget), batch)
+    return campaign
+
+
+PREVIEW_SAMPLES = 3
+
+
+def preview_campaign(session: Session, staff: Staff, data: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    """What a campaign would do, written nowhere: the count, the holdout, who the policy would
+    skip, the cost, and the copy rendered for a few of the customers it would reach."""
+    now = now or utcnow()
+    v = _validated(session, staff, data, now)
+    reachable_ids = list(session.scalars(select(Customer.id).where(
+        Customer.id.in_(select(v["members"].c[0])), _reachable_clause(v["channel"])).order_by(Customer.id)))
+    holdout = round(v["total"] * v["holdout"] / 100)
+    # The holdout is drawn per customer when the campaign is created: here its share is estimated.
+    decisions = decide_many(session, reachable_ids, purpose="marketing", now=now, channel=v["channel"],
+                            text=v["text"], reserve=False)
+    would_send = round(sum(d.allowed or d.deferred for d in decisions.values()) * (100 - v["holdout"]) / 100)
+    reasons = Counter(d.reason for d in decisions.values() if not (d.allowed or d.deferred))
+    names = dict(session.execute(select(Customer.id, Customer.name).where(
+        Customer.id.in_(reachable_ids[:PREVIEW_SAMPLES]))).all())
+    samples = [{"customer": names.get(cid, ""), "text": render_copy(v["text"], {
+        "customer_name": names.get(cid, ""), "clerk_name": "", "brand": ""})} for cid in reachable_ids[:PREVIEW_SAMPLES]]
+    return {"segment_size": v["total"], "reachable": v["reachable"], "holdout": holdout,
+            "would_send": would_send, "would_skip": [{"reason": r, "count": n} for r, n in reasons.most_common()],
+            "cost_fen": would_send * v["unit_cost"], "samples": samples,
+            "max_chars": max((len(x["text"]) for x in samples), default=0),
+            "scheduled_at": v["scheduled_at"].isoformat() if v["scheduled_at"] else None}
+
+
+def cancel_campaign(session: Session, staff: Staff, campaign_id: int) -> Campaign:
+    """Call off a campaign that has not started sending (planned, scheduled or not)."""
+    if staff.role != Role.hq:
+        raise Forbidden("only head office runs campaigns")
+    done = session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "planned")
+                           .values(status="cancelled")).rowcount
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("campaign not found", {"campaign_id": "no such campaign"})
+    if not done:
+        raise Invalid(i18n.t("hq.campaigns.invalid"), {"status": i18n.t("hq.campaigns.error.started")})
+    session.refresh(campaign)
     return campaign
 
 
@@ -129,24 +191,26 @@ def send_campaign(campaign_id: int) -> dict[str, int]:
     with database.transaction() as s:
         campaign = s.get(Campaign, campaign_id)
         if campaign is None or campaign.status not in ("planned", "sending"):
-            return counts
+            return counts  # cancelled, or sent already
         campaign.status = "sending"
         campaign.sent_at = campaign.sent_at or utcnow()
-        channel, text = campaign.channel, campaign.content["text"]
+        channel, text, skus = campaign.channel, campaign.content["text"], list(campaign.content.get("products") or [])
     with database.Session() as s:
         todo = list(s.scalars(select(CampaignTarget.id).where(
             CampaignTarget.campaign_id == campaign_id, CampaignTarget.group == "treatment",
             CampaignTarget.status == "planned").order_by(CampaignTarget.id)))
     for batch in db.chunks(todo, BATCH):
         with database.transaction() as s:
-            _send_batch(s, campaign_id, channel, text, batch, counts)
+            _send_batch(s, campaign_id, channel, text, skus, batch, counts)
     with database.transaction() as s:
-        s.get(Campaign, campaign_id).status = "sent"
+        # Everything held for quiet hours: it is still waiting, not sent (it becomes "sent" when
+        # the last held message goes, see on_outbound_settled).
+        s.get(Campaign, campaign_id).status = "deferred" if counts["deferred"] and not counts["sent"] else "sent"
     log.info("campaign sent", extra={"campaign_id": campaign_id, **counts})
     return counts
 
 
-def _send_batch(s: Session, campaign_id: int, channel: str, text: str, target_ids: list[int],
+def _send_batch(s: Session, campaign_id: int, channel: str, text: str, skus: list[str], target_ids: list[int],
                 counts: dict[str, int]) -> None:
     now = utcnow()
     targets = list(s.scalars(select(CampaignTarget).where(CampaignTarget.id.in_(target_ids),
@@ -164,11 +228,13 @@ def _send_batch(s: Session, campaign_id: int, channel: str, text: str, target_id
             t.status, t.skip_code, t.skip_reason = "skipped", d.code, d.reason[:160]
         else:
             body = render_copy(text, {"customer_name": names.get(t.customer_id, ""), "clerk_name": "", "brand": ""})
+            body, payload = attach_link(s, body, {"campaign_id": campaign_id, "mass": channel == "wecom"},
+                                        customer_id=t.customer_id, clerk_id=clerk, skus=skus,
+                                        source={"kind": "campaign", "id": campaign_id}, channel=channel)
             try:
                 msg, _ = send_message(s, clerk_id=clerk, customer_id=t.customer_id, body=body, channel=channel,
                                       purpose="marketing", client_id=f"campaign:{campaign_id}:{t.customer_id}",
-                                      payload={"campaign_id": campaign_id, "mass": channel == "wecom"},
-                                      defer_until=d.until, source="campaign")
+                                      payload=payload, defer_until=d.until, source="campaign")
             except DomainError as exc:
                 t.status, t.skip_code, t.skip_reason = "skipped", "invalid", exc.message[:160]
             else:
@@ -209,7 +275,7 @@ def campaign_report(session: Session, campaign_id: int, days: int = 14) -> dict[
         CampaignTarget.campaign_id == campaign_id, CampaignTarget.status == "sent",
         exists().where(Conversation.customer_id == CampaignTarget.customer_id,
                        Message.conversation_id == Conversation.id,
-                       Message.direction == Direction.inbound,
+                       Message.direction == Direction.inbound, Message.type != "event",
                        Message.created_at > start, Message.created_at <= end)))
     # One row per (group, buyer): net revenue of paid orders inside the window.
     per_buyer = (select(CampaignTarget.group.label("grp"), Order.customer_id,
@@ -238,6 +304,7 @@ def campaign_report(session: Session, campaign_id: int, days: int = 14) -> dict[
         "holdout_buyers": hold.buyers, "holdout_revenue_fen": hold.revenue_fen,
         "holdout_conversion": hold.conversion,
         "cost_fen": cost,
+        **coupon_cost_fields(session, "campaign", campaign.id, treat.revenue_fen, cost),
         "raw_roi": up.raw_roi,
         "uplift": {"conversion_diff": up.conversion_diff, "conversion_ci95": list(up.conversion_ci),
                    "incremental_buyers": up.incremental_buyers,
@@ -250,8 +317,12 @@ def on_outbound_settled(session: Session, message_id: int, sent: bool, reason: s
     """A campaign send held for quiet hours went, or was called off when it was due."""
     values = ({"status": "sent", "skip_code": None, "skip_reason": None} if sent
               else {"status": "skipped", "skip_code": "deferred_refused", "skip_reason": (reason or "")[:160]})
-    session.execute(update(CampaignTarget).where(CampaignTarget.message_id == message_id,
-                                                 CampaignTarget.status == "deferred").values(**values))
+    campaign_id = session.execute(update(CampaignTarget).where(
+        CampaignTarget.message_id == message_id, CampaignTarget.status == "deferred")
+        .values(**values).returning(CampaignTarget.campaign_id)).scalar()
+    if campaign_id is not None and sent:
+        session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "deferred")
+                        .values(status="sent"))
 
 
 def due_campaigns() -> list[int]:

@@ -9,6 +9,7 @@ from app import db
 from app.care.actions import render_copy
 from app.contact.service import decide_many
 from app.errors import DomainError
+from app.links.actions import attach_link
 from app.messaging.actions import send_message
 from models import CareTask, CareTaskTarget, Customer, Staff, utcnow
 
@@ -35,7 +36,7 @@ def close_task(task_id: int) -> dict[str, int]:
         task = s.get(CareTask, task_id)
         if task is None or task.status != "open":
             return counts
-        fallback, template = task.fallback, task.template or ""
+        fallback, template, skus = task.fallback, task.template or "", list(task.product_skus or [])
         todo = list(s.scalars(select(CareTaskTarget.id).where(
             CareTaskTarget.task_id == task_id, CareTaskTarget.status == "todo").order_by(CareTaskTarget.id)))
     for batch in db.chunks(todo, BATCH):
@@ -47,7 +48,7 @@ def close_task(task_id: int) -> dict[str, int]:
                     t.status, t.skip_reason = "skipped", "截止未联系，按任务设置不再群发"
                 counts["skipped"] += len(targets)
                 continue
-            _mass_send(s, task_id, template, targets, counts)
+            _mass_send(s, task_id, template, skus, targets, counts)
     with database.transaction() as s:
         task = s.get(CareTask, task_id)
         task.status, task.closed_at = "closed", utcnow()
@@ -55,7 +56,8 @@ def close_task(task_id: int) -> dict[str, int]:
     return counts
 
 
-def _mass_send(s, task_id: int, template: str, targets: list[CareTaskTarget], counts: dict[str, int]) -> None:
+def _mass_send(s, task_id: int, template: str, skus: list[str], targets: list[CareTaskTarget],
+               counts: dict[str, int]) -> None:
     now = utcnow()
     ids = [t.customer_id for t in targets]
     names = dict(s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
@@ -72,11 +74,13 @@ def _mass_send(s, task_id: int, template: str, targets: list[CareTaskTarget], co
         elif not (d.allowed or d.deferred):
             t.status, t.skip_reason = "skipped", d.reason
         else:
+            body, payload = attach_link(s, texts[t.id], {"mass": True, "task_id": task_id},
+                                        customer_id=t.customer_id, clerk_id=t.clerk_id, skus=skus,
+                                        source={"kind": "task", "id": task_id}, channel=d.channel)
             try:
-                msg, _ = send_message(s, clerk_id=t.clerk_id, customer_id=t.customer_id, body=texts[t.id],
+                msg, _ = send_message(s, clerk_id=t.clerk_id, customer_id=t.customer_id, body=body,
                                       channel=d.channel, purpose="marketing",
-                                      client_id=f"task:{task_id}:{t.customer_id}",
-                                      payload={"mass": True, "task_id": task_id},
+                                      client_id=f"task:{task_id}:{t.customer_id}", payload=payload,
                                       defer_until=d.until, source="task")
             except DomainError as exc:
                 t.status, t.skip_reason = "skipped", exc.message[:160]

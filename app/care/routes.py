@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.config import brand_timezone
 from app import db
@@ -13,6 +13,7 @@ from app.care import actions, deadlines
 from app.customers.serialize import customer_summary, yuan
 from app.errors import Invalid, NotFound
 from app.i18n import t
+from app.links.funnel import task_funnel
 from app.params import is_id, query_int
 from models import CareTask, CareTaskTarget, Customer, Role, Staff
 
@@ -37,7 +38,8 @@ def task_json(task: CareTask, counts: dict[str, int] | None = None) -> dict:
     return {"id": task.id, "title": task.title, "goal": task.goal, "segment_id": task.segment_id,
             "scenario": task.scenario, "template": task.template, "product_skus": task.product_skus,
             "deadline": task.deadline.isoformat(), "fallback": task.fallback, "status": task.status,
-            "created_at": task.created_at.isoformat(), "counts": counts or {}}
+            "created_at": task.created_at.isoformat(), "counts": counts or {},
+            "reached": sum((counts or {}).get(status, 0) for status in actions.REACHED)}
 
 
 def _counts(session, task_ids: list[int], clerk_id: int | None = None, store_id: int | None = None):
@@ -53,6 +55,12 @@ def _counts(session, task_ids: list[int], clerk_id: int | None = None, store_id:
     return out
 
 
+def _visible_counts(session, staff: Staff, task_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Target counts by status as this person sees them (a clerk: theirs; a manager: their store)."""
+    return _counts(session, task_ids, clerk_id=staff.id if staff.role == Role.clerk else None,
+                   store_id=staff.store_id if staff.role == Role.manager else None)
+
+
 @bp.get("/tasks")
 @staff_required()
 def list_tasks():
@@ -63,9 +71,7 @@ def list_tasks():
     if staff.role == Role.clerk:
         q = q.where(CareTask.id.in_(select(CareTaskTarget.task_id).where(CareTaskTarget.clerk_id == staff.id)))
     tasks = list(s.scalars(q))
-    counts = _counts(s, [t.id for t in tasks],
-                     clerk_id=staff.id if staff.role == Role.clerk else None,
-                     store_id=staff.store_id if staff.role == Role.manager else None)
+    counts = _visible_counts(s, staff, [t.id for t in tasks])
     return jsonify({"tasks": [task_json(t, counts[t.id]) for t in tasks]})
 
 
@@ -92,7 +98,8 @@ def get_task(task_id: int):
     if task is None:
         raise NotFound("task not found", {"task_id": "no such task"})
     q = (select(CareTaskTarget, Customer).join(Customer, Customer.id == CareTaskTarget.customer_id)
-         .where(CareTaskTarget.task_id == task_id).order_by(CareTaskTarget.status, CareTaskTarget.id))
+         .where(CareTaskTarget.task_id == task_id)
+         .order_by(case((CareTaskTarget.status == "todo", 0), else_=1), CareTaskTarget.id))  # to do first
     if staff.role == Role.clerk:
         q = q.where(CareTaskTarget.clerk_id == staff.id)
     elif staff.role == Role.manager:
@@ -100,10 +107,33 @@ def get_task(task_id: int):
     rows = s.execute(q.limit(query_int("limit", TARGETS_PAGE, low=1, high=TARGETS_MAX))).all()
     if staff.role == Role.clerk and not rows:
         raise NotFound("task not found", {"task_id": "no such task"})
-    return jsonify({**task_json(task), "targets": [
-        {"id": t.id, "status": t.status, "clerk_id": t.clerk_id, "skip_reason": t.skip_reason,
-         "sent_at": t.sent_at.isoformat() if t.sent_at else None, "customer": customer_summary(c)}
-        for t, c in rows]})
+    counts = _visible_counts(s, staff, [task_id])[task_id]
+    return jsonify({**task_json(task, counts), "targets": [target_json(target, c) for target, c in rows],
+                    "skip_reasons": [{"code": code, "label": t(f"care.skip.{code}")}
+                                     for code in actions.SKIP_REASONS]})
+
+
+def target_json(target: CareTaskTarget, customer: Customer) -> dict:
+    return {"id": target.id, "status": target.status, "clerk_id": target.clerk_id,
+            "skip_reason": actions.skip_reason_text(target.skip_reason),
+            "sent_at": target.sent_at.isoformat() if target.sent_at else None,
+            "customer": customer_summary(customer)}
+
+
+@bp.post("/tasks/<int:task_id>/targets/<int:target_id>/outcome")
+@staff_required("clerk")
+def target_outcome(task_id: int, target_id: int):
+    """已线下联系 / 跳过 + reason / take it back: ``{"outcome": "offline"|"skipped"|"todo",
+    "reason"?: code, "note"?: text}``."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid(t("care.error.not_recorded"), {"body": t("care.error.outcome")})
+    with db.transaction() as s:
+        clerk = s.get(Staff, current_staff().id)
+        target = actions.record_target_outcome(s, clerk, task_id, target_id, data)
+        body = {"target": target_json(target, s.get(Customer, target.customer_id)),
+                "task": task_json(s.get(CareTask, task_id), _visible_counts(s, clerk, [task_id])[task_id])}
+    return jsonify(body)
 
 
 @bp.get("/tasks/<int:task_id>/progress")
@@ -113,6 +143,7 @@ def task_progress(task_id: int):
     body = actions.progress(db.session(), task_id,
                             store_id=staff.store_id if staff.role == Role.manager else None)
     body["total"]["revenue"] = yuan(body["total"]["revenue_fen"])
+    body["funnel"] = task_funnel(db.session(), task_id, store_id=staff.store_id if staff.role == Role.manager else None)
     return jsonify(body)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app.config import brand_timezone as brand_zone, brand_timezone_name
 from app import realtime
 from app.db import bulk_insert_ignoring_duplicates, chunks
+from app.commission import link_rule
 from app.commission.payloads import earned_payload
 from app.params import is_id
 from app.errors import Conflict, Forbidden, Invalid, NotFound
@@ -186,6 +187,9 @@ _ORDER_COLS = tuple(_raw(c) for c in (
     Order.refund_amount_fen, Order.refunded_at, Order.cancelled_at, Order.updated_at))
 _ORDER_NAMES = ["order_id", "customer_id", "clerk_id", "status", "paid_at", "amount_fen", "refund_fen",
                 "refunded_at", "cancelled_at", "updated_at"]
+if link_rule.REF_COLUMN is not None:  # the personal link an order came through (the "link" rule)
+    _ORDER_COLS += (_raw(link_rule.REF_COLUMN),)
+    _ORDER_NAMES.append("ref")
 
 
 def _rows(session: Session, stmt: Any) -> list[tuple[Any, ...]]:
@@ -246,7 +250,8 @@ def _candidates(session: Session, orders: pd.DataFrame, days: int) -> pd.DataFra
     bindings = _frame(_rows(session, b_stmt), ["customer_id", "clerk_id", "since", "ended_at"],
                       ("since", "ended_at"))
     touches = _frame(_rows(session, t_stmt), ["customer_id", "clerk_id", "sent_at"], ("sent_at",))
-    return attr.candidates_frame(orders, bindings, touches, days)
+    cands = attr.candidates_frame(orders, bindings, touches, days)
+    return attr.with_links(cands, link_rule.link_candidates(session, orders))
 
 
 def _lines(session: Session, orders: pd.DataFrame, bulk: bool) -> pd.DataFrame:
@@ -303,7 +308,8 @@ def _attribute(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[s
     share_sales = {(oid, cid): (sales, comm) for oid, cid, sales, comm in zip(
         result.shares["order_id"].tolist(), result.shares["clerk_id"].tolist(),
         result.shares["sales_fen"].tolist(), result.shares["commissionable_fen"].tolist())}
-    why = dict(zip(cands["order_id"].tolist(), zip(cands["owner_since"].tolist(), cands["last_touch_at"].tolist())))
+    why = dict(zip(cands["order_id"].tolist(), zip(cands["owner_since"].tolist(), cands["last_touch_at"].tolist(),
+                                                  cands["link_at"].tolist())))
     split_orders: dict[int, list[int]] = {}
     if (shares["rule"] == "split").any():
         for oid, cid in zip(shares["order_id"].tolist(), shares["clerk_id"].tolist()):
@@ -315,7 +321,7 @@ def _attribute(session: Session, orders: pd.DataFrame, *, tz: str, closed: set[s
         attribution_rows.append({
             "order_id": oid, "clerk_id": cid, "rule": rule, "share_bp": bp, "store_id": stores.get(cid),
             "period": period_of[oid], "sales_fen": int(sales), "commissionable_fen": int(commissionable),
-            "detail": _detail(rule, oid, cid, *why.get(oid, (None, None)), split_orders), "created_at": now})
+            "detail": _detail(rule, oid, cid, *why.get(oid, (None, None, None)), split_orders), "created_at": now})
     _insert_ignoring_duplicates(session, Attribution, attribution_rows, ["order_id", "clerk_id"])
 
     e = result.entries
@@ -376,13 +382,17 @@ def _book_bulk(session: Session, shares: pd.DataFrame, cands: pd.DataFrame, orde
     return len(order_ids), len(oid)
 
 
+# The moment that makes an order a clerk's, per rule: the detail key the screens phrase.
+WHY_KEYS = {"owner": "owner_since", "last_touch": "last_touch_at", "link": "link_at"}
+
+
 def _details_json(order_ids: np.ndarray, clerk_ids: np.ndarray, rules: np.ndarray,
                   cands: pd.DataFrame) -> list[str | None]:
     """``_detail`` for every share, as the JSON text the column stores. Each distinct time is
     formatted once: a binding or a message is the reason for many orders."""
     by_order = cands.set_index("order_id")
     out: list[str | None] = [None] * len(order_ids)
-    for rule, key in (("owner", "owner_since"), ("last_touch", "last_touch_at")):
+    for rule, key in WHY_KEYS.items():
         idx = np.flatnonzero(rules == rule)
         if not len(idx):
             continue
@@ -402,13 +412,13 @@ def _details_json(order_ids: np.ndarray, clerk_ids: np.ndarray, rules: np.ndarra
     return out
 
 
-def _detail(rule: str, order_id: int, clerk_id: int, owner_since: Any, last_touch_at: Any,
+def _detail(rule: str, order_id: int, clerk_id: int, owner_since: Any, last_touch_at: Any, link_at: Any,
             split_orders: dict[int, list[int]]) -> dict[str, Any] | None:
-    """Why the order is this clerk's, in data the screens phrase (binding since, last message)."""
-    if rule == "owner" and owner_since is not None and not pd.isna(owner_since):
-        return {"owner_since": pd.Timestamp(owner_since).isoformat()}
-    if rule == "last_touch" and last_touch_at is not None and not pd.isna(last_touch_at):
-        return {"last_touch_at": pd.Timestamp(last_touch_at).isoformat()}
+    """Why the order is this clerk's, in data the screens phrase (binding since, last message,
+    the click on their link)."""
+    at = {"owner": owner_since, "last_touch": last_touch_at, "link": link_at}.get(rule)
+    if at is not None and not pd.isna(at):
+        return {WHY_KEYS[rule]: pd.Timestamp(at).isoformat()}
     if rule == "split":
         return {"with": [c for c in split_orders.get(order_id, []) if c != clerk_id]}
     return None

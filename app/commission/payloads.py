@@ -17,12 +17,18 @@ def earned_payload(*, kind: str, clerk: Staff, order: Order | None, customer: Cu
     manager's correction); ``amount`` is the signed change in yuan.
     """
     shown = yuan(abs(amount_fen)) if kind == "reversed" else yuan(amount_fen)
+    if kind == "earned" and attribution is not None and attribution.rule == "link" and customer is not None:
+        # The personal page sold it: say who and how much ("王女士 通过你的链接下单 ¥368，提成 ¥11.04").
+        message = t("commission.toast.earned_link", locale=clerk.locale, name=customer.name,
+                    sales=yuan(attribution.sales_fen), amount=shown)
+    else:
+        message = t(f"commission.toast.{kind}", locale=clerk.locale, amount=shown, reason=reason or "")
     return {
         "kind": kind,
         "clerk_id": clerk.id,
         "amount": yuan(amount_fen),
         "period": period,
-        "message": t(f"commission.toast.{kind}", locale=clerk.locale, amount=shown, reason=reason or ""),
+        "message": message,
         "order": None if order is None else {
             "id": order.id, "external_id": order.external_id, "status": getattr(order.status, "value", order.status),
             "amount": yuan(order.amount_fen), "refund_amount": yuan(order.refund_amount_fen),

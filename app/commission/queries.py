@@ -63,6 +63,10 @@ def why_text(a: Attribution, names: dict[int, str], tz: str) -> str:
     if a.rule == "last_touch" and detail.get("last_touch_at"):
         at = dt.datetime.fromisoformat(detail["last_touch_at"]).astimezone(zone)
         return t("commission.why.last_touch", at=at.strftime("%m-%d %H:%M"))
+    if a.rule == "link":
+        at = detail.get("link_at")
+        return t("commission.why.link", at=dt.datetime.fromisoformat(at).astimezone(zone).strftime("%m-%d %H:%M")) \
+            if at else t("commission.why.link_plain")
     if a.rule == "split":
         others = "、".join(names.get(c, str(c)) for c in detail.get("with", []))
         return t("commission.why.split", names=others, percent=f"{a.share_bp / 100:g}")

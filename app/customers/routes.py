@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from app import db
 from app.auth import current_staff, staff_required
-from app.customers.serialize import customer_profile, tags_json
+from app.customers.serialize import customer_profile, row_tags, tags_json
 from app.errors import Invalid
 from app.scoping import get_visible_customer
 from models import Customer, CustomerTag, Order, OrderItem
@@ -46,8 +46,8 @@ def add_tag(customer_id: int):
     with db.transaction() as s:
         customer = get_visible_customer(s, current_staff(), customer_id)
         add_manual_tag(s, current_staff(), customer, name)
-        tags = tags_json(customer)
-    return jsonify({"tags": tags}), 201
+        body = {"tags": tags_json(customer), "row_tags": row_tags(customer)}
+    return jsonify(body), 201
 
 
 @bp.delete("/customers/<int:customer_id>/tags")
@@ -60,5 +60,5 @@ def remove_tag(customer_id: int, name: str | None = None):
     with db.transaction() as s:
         customer = get_visible_customer(s, current_staff(), customer_id)
         remove_manual_tag(s, customer, name)
-        tags = tags_json(customer)
-    return jsonify({"tags": tags})
+        body = {"tags": tags_json(customer), "row_tags": row_tags(customer)}
+    return jsonify(body)

@@ -5,7 +5,7 @@ from typing import Any
 
 from app.i18n import negotiate_locale, t
 from models.money import yuan
-from models import Customer, CustomerTag, FollowerBinding, Order
+from models import Customer, CustomerTag, FollowerBinding, Order, Tag
 
 
 
@@ -24,9 +24,13 @@ def customer_summary(c: Customer) -> dict[str, Any]:
     }
 
 
+def tag_label(tag: Tag) -> str:
+    """A tag's name for people in the request's language."""
+    return (tag.label_en if negotiate_locale() == "en" else tag.label_zh) or tag.name
+
+
 def tag_json(ct: CustomerTag) -> dict[str, Any]:
-    label = ct.tag.label_en if negotiate_locale() == "en" else ct.tag.label_zh
-    return {"name": ct.tag.name, "label": label or ct.tag.name, "source": ct.source.value,
+    return {"name": ct.tag.name, "label": tag_label(ct.tag), "source": ct.source.value,
             "group": ct.tag.group, "reason": ct.reason}
 
 
@@ -68,6 +72,30 @@ def tags_json(c: Customer) -> list[dict[str, Any]]:
     return [tag_json(ct) for ct in sorted(c.tags, key=_tag_order)]
 
 
+# How useful a tag is to a clerk scanning the follower book, best first: what to act on now, then
+# the clerk's own notes, then what describes the customer. The stage shows beside the name instead.
+ROW_TAG_PRIORITY = ("unpaid", "replenish", "birthday", "manual", "value", "affinity", "rfm",
+                    "engagement", "follower", "address", "price_band", "region")
+ROW_TAGS = 2
+
+
+def _row_rank(ct: CustomerTag) -> tuple:
+    kind = "manual" if ct.source.value == "manual" else ct.tag.group
+    rank = ROW_TAG_PRIORITY.index(kind) if kind in ROW_TAG_PRIORITY else len(ROW_TAG_PRIORITY)
+    return rank, -ct.created_at.timestamp() if ct.created_at else 0, ct.tag.name
+
+
+def row_tags(c: Customer) -> list[dict[str, Any]]:
+    """The two tags a follower row shows: the most useful ones, and always the clerk's own newest
+    tag when there is one (a clerk's note never hides behind two rule tags)."""
+    ranked = sorted((ct for ct in c.tags if ct.tag.group != "stage"), key=_row_rank)
+    shown = ranked[:ROW_TAGS]
+    manual = [ct for ct in ranked if ct.source.value == "manual"]
+    if manual and not any(ct.source.value == "manual" for ct in shown):
+        shown = shown[:ROW_TAGS - 1] + manual[:1]
+    return [tag_json(ct) for ct in shown]
+
+
 def follower_json(c: Customer) -> dict[str, Any]:
-    """One row of the follower book: the summary plus the tags with their reasons."""
-    return {**customer_summary(c), "tags": tags_json(c)}
+    """One row of the follower book: the summary, the tags with their reasons, the two to show."""
+    return {**customer_summary(c), "tags": tags_json(c), "row_tags": row_tags(c)}

@@ -101,8 +101,10 @@ def draft_for_customer(staff: Staff, body: Any) -> tuple[Draft, DraftResult]:
                            task=task_brief(task) if task else None, tone=wanted["tone"], occasion=wanted["occasion"])
     settings = draft_settings.drafting_settings(s)
     now = utcnow()
-    ctx = build_contexts(s, [request], settings, draft_settings.recommender(s, now=now), now,
-                         describe_reason=draft_settings.describe_ranker_reason)[customer.id]
+    contexts = build_contexts(s, [request], settings, draft_settings.recommender(s, now=now), now,
+                              describe_reason=draft_settings.describe_ranker_reason)
+    draft_settings.with_held_coupons(s, contexts, now)
+    ctx = contexts[customer.id]
     book = draft_settings.template_book(s)
     s.rollback()  # end the read transaction: the model call below may take a few seconds
     result = write_draft(ctx, book, model=draft_settings.model_drafter(), banned_words=settings.banned_words,

@@ -57,6 +57,7 @@ def _draft_chunk(batch_id: int, customer_ids: list[int], scenario: str, channel:
         now = utcnow()
         contexts = build_contexts(s, requests, settings, draft_settings.recommender(s, now=now), now,
                                   describe_reason=draft_settings.describe_ranker_reason)
+        draft_settings.with_held_coupons(s, contexts, now)
         book = draft_settings.template_book(s)
     rows = []
     for req in requests:

@@ -1,6 +1,7 @@
 """What drafting reads from the brand's settings (models.Setting) and configuration, cached.
 
-Setting keys: ``offers`` ({"offers": [...]}, the coupons and discounts drafts may mention),
+Setting keys: ``offers`` ({"offers": [...]}, the discounts and gifts drafts may mention; a coupon
+only when the customer holds one, see ``with_held_coupons``),
 ``draft_templates`` ({"scenarios": {...}}, head office's replacements of default scenarios) and
 ``drafting`` ({"banned_words": [...], "sms_signature": "...", "sms_segments": 2}).
 """
@@ -16,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assistant import guardrails
-from assistant.drafting import (DraftingSettings, ModelConfig, ModelDrafter, TemplateBook, parse_offers)
+from assistant.drafting import (DraftContext, DraftingSettings, ModelConfig, ModelDrafter, Offer, TemplateBook,
+                                parse_offers)
 from assistant.recommend import Recommender, fit_copurchase, load_catalogue
 from models import Product, Setting, utcnow
 
@@ -50,6 +52,20 @@ def drafting_settings(session: Session) -> DraftingSettings:
     return DraftingSettings(brand=current_app.config["BRAND_NAME"], sms_signature=pol["sms_signature"],
                             offers=tuple(offers), banned_words=tuple(pol["banned_words"]),
                             sms_segments=pol["sms_segments"], timezone=current_app.config["BRAND_TIMEZONE"])
+
+
+def with_held_coupons(session: Session, contexts: dict[int, DraftContext], now: dt.datetime) -> None:
+    """A draft may mention a coupon only when one was issued to that customer: each context's
+    coupon offers become the customer's usable coupons (``app.coupons.queries.held_coupons``), so the
+    guardrails accept exactly their titles and amounts and catch any other coupon or amount."""
+    from app.coupons.queries import held_coupons_of
+
+    held = held_coupons_of(session, list(contexts), now)
+    for customer_id, ctx in contexts.items():
+        coupons = [Offer(code=c["code"], label=c["title"] if c["title"].endswith("券") else c["title"] + "券",
+                         kind="coupon", amount_fen=c["amount_fen"], threshold_fen=c["threshold_fen"] or None)
+                   for c in held.get(customer_id, [])]
+        ctx.offers = coupons + [o for o in ctx.offers if o.kind != "coupon"]
 
 
 def template_book(session: Session, app: Flask | None = None) -> TemplateBook:

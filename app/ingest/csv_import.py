@@ -15,7 +15,7 @@ Columns (header row required, any order; empty cells leave the stored value alon
   member_level, store, clerk, channel
 - orders (one row per order): external_id, customer, store, clerk, status, created_at, paid_at,
   amount, items, refund_amount, and optionally shipped_at, delivered_at, completed_at,
-  cancelled_at, refunded_at. ``items`` lists the order lines as ``sku:quantity:price`` separated
+  cancelled_at, refunded_at, ref (the personal link it came through) and coupon_code. ``items`` lists the order lines as ``sku:quantity:price`` separated
   by ``;`` — e.g. ``SK-001:2:134.00;SN-017:1:29.90``.
 """
 from __future__ import annotations

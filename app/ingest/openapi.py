@@ -73,7 +73,13 @@ SCHEMAS: dict[str, Any] = {
             "orders may be cancelled, paid ones refunded). paid_at is required once paid. Each "
             "<status>_at is set the first time the order reaches the status (the time sent, else "
             "now). refund_amount equal to amount makes the order refunded; smaller is a partial "
-            "refund. Amount and items may change only while the recorded order is unpaid."),
+            "refund. Amount and items may change only while the recorded order is unpaid. "
+            "coupon_code redeems that coupon the first time the order shows it (re-sending the "
+            "order is not a second use); a coupon that cannot be used rejects the order with "
+            "fields.coupon_code naming the reason (unknown, already used, expired, not this "
+            "customer's, below the threshold, out of scope, a phone or address limit) and nothing "
+            "of it is written. Once set, coupon_code cannot change. A cancelled order gives its "
+            "coupon back; a refunded one only when the coupon's template says so."),
         "properties": {
             "external_id": EXTERNAL_ID,
             "customer": {**EXTERNAL_ID, "description": "The customer's external id."},
@@ -84,6 +90,10 @@ SCHEMAS: dict[str, Any] = {
             "delivered_at": _nullable(TIME), "completed_at": _nullable(TIME),
             "cancelled_at": _nullable(TIME), "refunded_at": _nullable(TIME),
             "amount": MONEY, "refund_amount": _nullable(MONEY),
+            "ref": {**_text(64, True), "description": "The personal link (its token or short code) the "
+                                                      "order came through; stored as given."},
+            "coupon_code": {**_text(40, True), "description": "The coupon the customer used; case, spaces "
+                                                              "and dashes are ignored."},
             "items": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS,
                       "items": {"$ref": "#/components/schemas/OrderItem"}},
         },

@@ -132,3 +132,34 @@ def test_plain_and_vectorised_candidates_agree(seed, monkeypatch):
     for col in ("in_store", "owner", "last_touch"):
         assert plain[col].fillna(-1).tolist() == frame[col].fillna(-1).tolist(), col
     assert plain["owner_since"].isna().tolist() == frame["owner_since"].isna().tolist()
+
+
+def _clicks(*rows):
+    return pd.DataFrame(rows, columns=["order_id", "customer_id", "clerk_id", "clicked_at"])
+
+
+def test_a_link_counts_for_its_clerk_when_the_buyer_clicked_it_within_the_window():
+    orders = pd.DataFrame({"order_id": [1, 2, 3, 4], "customer_id": [10, 10, 11, 12],
+                           "paid_at": [T0, T0, T0, T0]})
+    clicks = _clicks(
+        (1, 10, 5, T0 - pd.Timedelta(days=2)), (1, 10, 5, T0 - pd.Timedelta(hours=1)),  # the latest click decides
+        (2, 10, 5, T0 - pd.Timedelta(days=8)),                                         # outside 7 days
+        (3, 99, 5, T0 - pd.Timedelta(hours=1)),                                        # someone else's link
+        (4, 12, 6, T0 + pd.Timedelta(hours=1)))                                        # clicked after paying
+    got = attr.link_candidates(orders, clicks, 7)
+    assert got["order_id"].tolist() == [1]
+    assert got["link"].tolist() == [5.0] and got["link_at"].tolist() == [T0 - pd.Timedelta(hours=1)]
+    assert attr.link_candidates(orders, _clicks(), 7).empty
+
+
+def test_the_default_precedence_is_in_store_then_link_then_owner_then_last_touch():
+    c = config()
+    assert c["order"] == ["in_store", "link", "owner", "last_touch"]
+    assert attr.attribute({"in_store": 1, "link": 2, "owner": 3, "last_touch": 4}, c)[0].clerk_id == 1
+    assert attr.attribute({"in_store": None, "link": 2, "owner": 3, "last_touch": 4}, c) == [
+        attr.Share(2, "link", 10000, True)]
+    cands = attr.with_links(pd.DataFrame({"order_id": [1, 2], "in_store": [np.nan, np.nan], "owner": [3.0, 3.0],
+                                          "last_touch": [np.nan, np.nan]}),
+                            pd.DataFrame({"order_id": [2], "link": [2.0], "link_at": [T0]}))
+    shares = attr.attribute_frame(cands, c)
+    assert shares.sort_values("order_id")[["clerk_id", "rule"]].values.tolist() == [[3, "owner"], [2, "link"]]

@@ -385,9 +385,37 @@
             el("strong", {}, ctx.yuan(o.amount))),
           el("div", { class: "muted" }, (o.items || []).map((i) => `${i.name} ×${i.quantity}`).join("，")))))
         : el("p", { class: "muted" }, t("console.profile.no_orders")),
+      profileCoupons(ctx, p.id),
       ctx.me && ctx.me.role === "clerk"
         ? el("button", { type: "button", class: "primary wide", onclick: () => { close(); ctx.openChat(p.id); } }, t("console.profile.message"))
         : null));
+  }
+
+  /** The customer's coupons on the profile sheet; a clerk's 送券 within this month's gift budget. */
+  function profileCoupons(ctx, customerId) {
+    const box = el("div", { class: "profile-coupons" });
+    const load = async () => {
+      let c;
+      try { c = await ctx.api(`/api/v1/customers/${encodeURIComponent(customerId)}/coupons`); } catch (_err) { return; }
+      const choose = el("select", { "aria-label": t("coupons.profile.choose") },
+        (c.templates || []).map((tpl) => el("option", { value: tpl.id }, `${tpl.title} · ${tpl.name}`)));
+      const gift = el("button", { type: "button", class: "primary", disabled: !c.gifts || c.gifts.left < 1, onclick: async () => {
+        try {
+          const r = await ctx.api(`/api/v1/customers/${encodeURIComponent(customerId)}/coupons`,
+            { method: "POST", body: { template_id: Number(choose.value) } });
+          toast(t("coupons.profile.sent", { title: choose.selectedOptions[0].textContent, expires: r.expires_label }));
+          load();
+        } catch (err) { toast((err.fields && Object.values(err.fields)[0]) || err.error, "error"); }
+      } }, t("coupons.profile.gift"));
+      box.replaceChildren(el("div", {}, el("h3", {}, t("coupons.profile.title")),
+        c.coupons.length ? el("ul", { class: "coupons" }, c.coupons.slice(0, 8).map((x) => el("li", { class: `coupon ${x.state}` },
+          el("strong", {}, x.title), " ", el("span", { class: "muted" }, x.state === "issued" ? x.expires_label : t(`coupons.state.${x.state}`)))))
+          : el("p", { class: "muted" }, t("coupons.profile.none")),
+        c.gifts && c.templates && c.templates.length ? el("div", { class: "coupon-gift" }, choose, gift,
+          el("span", { class: "muted" }, t("coupons.profile.left", { n: c.gifts.left }))) : null));
+    };
+    load();
+    return box;
   }
 
   window.DaogouCore = {

@@ -2,7 +2,8 @@
 /* The clerk console shell: login, the bottom tab bar built from registered screens, the
  * customer profile sheet, and the realtime connection that never loses an event.
  *
- * Screens register with Daogou.registerScreen(name, {title, icon, order, render, onEvent, boot?}).
+ * Screens register with Daogou.registerScreen(name, {title, icon, order, render, onEvent, boot?, tab?});
+ * a screen with tab: false (设置) has no tab of its own and is opened from the top bar.
  * Realtime: the shell remembers the id of the last event it applied; on every (re)connect it
  * asks the server for everything after it ("resume") before applying live events, and applies
  * each event id once, so a dropped connection or a second tab never loses or doubles anything. */
@@ -36,6 +37,16 @@
     },
     openCustomer(customerId) { core.profileSheet(ctx, customerId); },
     navigate,
+    switchLocale,
+    logout: doLogout,
+    /** The staff member's notification choices (GET/PUT /api/v1/me/notifications), once known. */
+    notifications: null,
+    /** After a password change the session carries on with a new CSRF token and "me". */
+    keepSession(data) {
+      core.state.csrf = data.csrf_token;
+      ctx.me = data.me;
+      renderHeader();
+    },
     screenActive(name) { return shell.active === name; },
     /** Subscribe to a realtime event (or "connection"); returns an unsubscribe function. */
     on(name, fn) {
@@ -53,6 +64,7 @@
     /** A system notification when the clerk is not looking at the console (and allowed it). */
     notify(title, body, tag) {
       if (!("Notification" in window) || Notification.permission !== "granted") return;
+      if (ctx.notifications && ctx.notifications.browser === false) return;  // switched off in 设置
       if (!document.hidden && document.hasFocus()) return;
       const options = { body, tag, renotify: true, icon: (document.querySelector("link[rel=apple-touch-icon]") || {}).href, data: { url: "/console/#messages" } };
       if (navigator.serviceWorker && navigator.serviceWorker.controller) {
@@ -105,17 +117,23 @@
   function renderHeader() {
     const def = screens.get(shell.active);
     const other = core.locale === "zh-CN" ? "en" : "zh-CN";
+    const settingsOpen = shell.active === "settings";
     header.replaceChildren(
       el("h1", {}, def ? core.label(def.title) : t("app.name")),
-      el("span", { class: `conn ${realtime.online ? "on" : "off"}`, title: t(realtime.online ? "console.online" : "console.offline") }),
-      el("button", { class: "link lang", type: "button", "data-locale": other, onclick: () => switchLocale(other) },
+      el("span", { class: `conn ${realtime.online ? "on" : "off"}`, role: "img",
+        "aria-label": t(realtime.online ? "console.online" : "console.offline"), title: t(realtime.online ? "console.online" : "console.offline") }),
+      el("button", { class: "link lang", type: "button", "data-locale": other, lang: other, onclick: () => switchLocale(other) },
         other === "en" ? "EN" : "中文"),
-      el("button", { class: "link", type: "button", onclick: doLogout }, t("console.logout")));
+      screens.has("settings") ? el("button", {
+        class: "link settings", type: "button", "aria-label": t("console.settings"), title: t("console.settings"),
+        "aria-current": settingsOpen ? "page" : null, onclick: () => navigate("settings"),
+      }, el("span", { "aria-hidden": "true" }, "⚙"),
+      ctx.me && ctx.me.must_change_password ? el("span", { class: "dot", "aria-hidden": "true" }) : null) : null);
   }
 
   function renderTabs() {
     if (!shell.booted) return;
-    tabbar.replaceChildren(...sortedScreens().map((def) => {
+    tabbar.replaceChildren(...sortedScreens().filter((def) => def.tab !== false).map((def) => {
       const count = shell.badges.get(def.name) || 0;
       return el("button", {
         type: "button", class: `tab ${def.name === shell.active ? "active" : ""}`,
@@ -271,7 +289,7 @@
     app.replaceChildren(header, banner, main, tabbar);
     shell.booted = true;
     const wanted = location.hash.slice(1);
-    const first = screens.has(wanted) ? wanted : sortedScreens()[0].name;
+    const first = screens.has(wanted) ? wanted : sortedScreens().find((def) => def.tab !== false).name;
     renderTabs();
     show(first);  // sets the active screen at once, then renders
     // Optional per-screen start-up (tab badges, listeners) whether or not the screen is shown.
@@ -281,6 +299,7 @@
       }
     }
     connectRealtime();
+    ctx.api("/api/v1/me/notifications").then((res) => { ctx.notifications = res.notifications; }).catch(() => {});
     if ("serviceWorker" in navigator) {  // the installable, weak-Wi-Fi-proof shell
       navigator.serviceWorker.register("/console/sw.js", { scope: "/console/" }).catch(() => {});
     }

@@ -73,11 +73,17 @@
         el("button", { type: "button", class: "link", onclick: doLogout }, t("console.logout"))));
   }
 
+  /** Open a page: a real history entry, so the browser's back button returns to the last page. */
   function navigate(name, params) {
     if (!pages.has(name)) return;
-    history.replaceState(null, "", `#${name}`);
+    if (location.hash.slice(1) !== name) history.pushState(null, "", `#${name}`);
     show(name, params);
   }
+
+  window.addEventListener("popstate", () => {
+    const wanted = location.hash.slice(1) || sortedPages()[0].name;
+    if (shell.booted && pages.has(wanted) && wanted !== shell.active) show(wanted);
+  });
 
   async function show(name, params) {
     shell.active = name;
@@ -122,7 +128,9 @@
     app.replaceChildren(nav, main);
     shell.booted = true;
     const wanted = location.hash.slice(1);
-    show(pages.has(wanted) ? wanted : sortedPages()[0].name);
+    const first = pages.has(wanted) ? wanted : sortedPages()[0].name;
+    history.replaceState(null, "", `#${first}`);  // so "back" from the next page lands here
+    show(first);
   }
 
   window.addEventListener("resize", () => { for (const chart of shell.charts) chart.resize(); });

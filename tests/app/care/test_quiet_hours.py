@@ -60,6 +60,7 @@ def test_a_campaign_sent_at_22_waits_for_nine_and_then_goes_under_the_policy_of_
     assert treatment > 0 and report["deferred"] == treatment
     assert report["sent"] == 0 and report["skipped"] == 0
     assert report["deferred_until"].startswith("2026-11-19T01:00:00")  # 09:00 in Shanghai
+    assert report["status"] == "deferred"  # waiting for 09:00, not "sent"
     with db.Session() as s:
         treated = list(s.scalars(select(CampaignTarget.customer_id).where(
             CampaignTarget.campaign_id == cid, CampaignTarget.group == "treatment")))
@@ -94,7 +95,7 @@ def test_a_campaign_sent_at_22_waits_for_nine_and_then_goes_under_the_policy_of_
     auth.logout()
     auth.login("hq")
     report = client.get(f"/api/v1/campaigns/{cid}/report").get_json()
-    assert report["deferred"] == 0 and report["sent"] == treatment - 1
+    assert report["deferred"] == 0 and report["sent"] == treatment - 1 and report["status"] == "sent"
     assert report["skipped_by_reason"] == [{"code": "deferred_refused", "count": 1,
                                             "reason": "顺延后未发送：客户已退订该渠道"}]
     with db.Session() as s:

@@ -182,7 +182,7 @@ def test_the_rule_form_offers_kinds_categories_products_and_attribution_rules_by
     assert [k["label"] for k in choices["kinds"]] == ["按比例", "每单固定", "月度阶梯", "不计提成"]
     assert {"key": "skincare", "label": "护肤"} in choices["categories"]
     assert all(set(p) == {"sku", "name"} for p in choices["products"]) and choices["products"]
-    assert [r["key"] for r in choices["attribution_rules"]] == ["in_store", "owner", "last_touch", "split"]
+    assert [r["key"] for r in choices["attribution_rules"]] == ["in_store", "link", "owner", "last_touch", "split"]
     assert all(r["label"] and r["hint"] for r in choices["attribution_rules"])
     auth.login("clerk1")
     assert client.get("/api/v1/commission/choices").status_code == 403

@@ -40,15 +40,18 @@ def test_offers_are_validated_and_reach_the_draft(client, auth, brand):
     assert set(bad.get_json()["fields"]) == {"offers[0].code", "offers[0].amount"}
     good = client.put("/api/v1/offers", json={"offers": [
         {"code": "BDAY", "label": "生日专享满300减50券", "kind": "coupon", "amount": "50", "threshold": "300",
-         "scenarios": ["birthday"]}]})
+         "scenarios": ["birthday"]},
+        {"code": "VIP9", "label": "生日会员9折", "kind": "discount", "scenarios": ["birthday"]}]})
     assert good.status_code == 200 and good.get_json()["offers"][0]["amount"] == "50.00"
     auth.logout()
     auth.login("lin")
     texts = [client.post("/api/v1/drafts", json={"customer_id": brand.wang, "scenario": "birthday"}).get_json()["text"]
              for _ in range(3)]
-    assert all("生日专享满300减50券" in t for t in texts)
+    assert all("生日会员9折" in t for t in texts)
+    # A coupon only reaches a draft when the customer holds one (tests/app/coupons/test_drafting.py).
+    assert not any("券" in t for t in texts)
     replenish = client.post("/api/v1/drafts", json={"customer_id": brand.wang, "scenario": "replenish"}).get_json()
-    assert "券" not in replenish["text"]  # the offer is for birthdays only
+    assert "9折" not in replenish["text"]  # the offer is for birthdays only
 
 
 def test_policy_banned_words_and_signature(client, auth, brand):

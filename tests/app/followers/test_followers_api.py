@@ -74,6 +74,29 @@ def test_rows_carry_tags_with_reasons(client, auth, book):
     assert row["stage_label"] == "老客" and row["phone_tail"] == "1234" and row["total_spent"] == "360.00"
 
 
+
+def test_a_row_shows_the_two_most_useful_tags_and_always_the_clerks_own(client, auth, book):
+    auth.login("c1")
+    row = next(i for i in listed(client)["items"] if i["id"] == book["also_mine"])
+    assert [t["name"] for t in row["row_tags"]][0] == "unpaid"  # what to act on first; stage is beside the name
+    for name in ("喜欢玫瑰香", "周末到店"):
+        assert client.post(f"/api/v1/customers/{book['also_mine']}/tags", json={"name": name}).status_code in (200, 201)
+    row = next(i for i in listed(client)["items"] if i["id"] == book["also_mine"])
+    assert [t["label"] for t in row["row_tags"]] == ["待催付", "周末到店"]  # the newest own tag
+    assert all(t["group"] != "stage" for t in row["row_tags"])
+
+
+def test_tag_chips_count_what_each_tag_would_show(client, auth, book):
+    auth.login("c1")
+    chips = {c["name"]: c for c in listed(client)["tags"]}
+    assert chips["campus"]["count"] == 1 and chips["campus"]["label"] == "校园地址"
+    assert chips["unpaid"]["count"] == 1
+    assert not any(name.startswith("stage:") for name in chips)  # stages have their own chips
+    narrowed = listed(client, stage="repeat", tag="campus")
+    assert {c["name"] for c in narrowed["tags"]} >= {"campus"} and "unpaid" not in {c["name"] for c in narrowed["tags"]}
+    assert narrowed["stages"] == {"repeat": 1}  # stage chips count within the chosen tag
+    assert [c["name"] for c in listed(client, tag="nobody-has-this")["tags"]] == list(chips)
+
 def test_paging(client, auth, book):
     auth.login("hq")
     first = listed(client, per_page=3, page=1)

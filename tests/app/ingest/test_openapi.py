@@ -14,6 +14,9 @@ from tests.app.ingest.conftest import order
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           positive_data_acceptance]
+# A coupon template has rules JSON Schema cannot state (an end date still to come, a threshold
+# above the amount off, scope SKUs that exist): a schema-valid template may rightly get a 422.
+CROSS_FIELD_RULES = {"create_coupon_template"}
 
 
 @pytest.fixture
@@ -52,7 +55,8 @@ def test_generated_requests_get_answers_the_document_describes(app, bearer, bran
         def call(case):
             # identity: the WSGI transport hands schemathesis the raw (possibly gzipped) body.
             response = case.call(headers={**bearer, "Accept-Encoding": "identity"})
-            case.validate_response(response, checks=CHECKS)
+            checks = CHECKS[:-1] if operation.definition.raw.get("operationId") in CROSS_FIELD_RULES else CHECKS
+            case.validate_response(response, checks=checks)
 
         call()
 

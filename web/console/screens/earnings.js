@@ -54,7 +54,7 @@
     root.replaceChildren(...[
       el("div", { class: "chat-head" }, el("strong", {}, t("commission.title")), picker,
         el("span", { class: `pill ${data.closed ? "on" : ""}` }, t(data.closed ? "commission.closed" : "commission.open"))),
-      el("div", { class: "stats", style: { display: "flex", flexWrap: "wrap", gap: "8px", padding: "8px 0" } },
+      el("div", { class: "stats", style: { display: "flex", flexWrap: "wrap", gap: "8px", padding: "8px 12px" } },
         stat(ctx, `${t("commission.today")} · ${t("commission.commission")}`, ctx.yuan(data.today.commission),
           `${t("commission.sales")} ${ctx.yuan(data.today.sales)}`),
         stat(ctx, `${t("commission.month")} · ${t("commission.commission")}`, ctx.yuan(m.commission),

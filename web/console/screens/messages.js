@@ -7,8 +7,6 @@
  * after a dropped connection, so the server sends it once. */
 (function () {
   const TICKS = { sending: "…", scheduled: "◷", queued: "✓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!", cancelled: "✕" };
-  // The scenario keys of POST /api/v1/drafts (assistant/drafting.py).
-  const SCENARIOS = ["unpaid", "replenish", "birthday", "festival", "winback", "new_arrival", "aftercare"];
 
   const state = {
     ctx: null,
@@ -21,7 +19,6 @@
     nextOffset: null,
     chat: null,                 // {conv, logEl, byId: Map, byClient: Map, oldestId, more, readOnly}
     pending: new Map(),         // client_id -> {conversationId, body, type, payload, tries}
-    quickReplies: null,
   };
 
   const PENDING_KEY = "daogou.pendingSends";
@@ -238,7 +235,7 @@
       const data = await ctx.api(`/api/v1/messages/${m.id}/cancel`, { method: "POST" });
       upsertMessage(ctx, data.message);
     } catch (err) {
-      ctx.toast(fieldReason(err), "error");
+      ctx.toast(window.DaogouComposer.fieldReason(err), "error");
     }
   }
 
@@ -292,7 +289,7 @@
       ctx.el("button", { type: "button", class: "link profile", onclick: () => ctx.openCustomer(customer.id) }, ctx.t("messages.profile")));
     const composer = chat.conv.pooled ? claimBar(ctx, chat)
       : readOnly ? ctx.el("div", { class: "composer" }, ctx.el("p", { class: "muted" }, ctx.t("messages.read_only")))
-        : buildComposer(ctx, chat);
+        : window.DaogouComposer.build(ctx, chat, { queueSend, productCard });
     root.replaceChildren(ctx.el("div", { class: "chat", "data-conversation": chat.conv.id }, head, logEl, composer));
     logEl.scrollTop = logEl.scrollHeight;
   }
@@ -324,159 +321,6 @@
       body: p.body, payload: p.payload, status: p.failed ? "failed" : "sending", error: p.error || null,
       created_at: p.createdAt,
     };
-  }
-
-  // Composer: text, quick replies, draft, image ------------------------------------------------
-  function buildComposer(ctx, chat) {
-    const input = ctx.el("textarea", { rows: "1", placeholder: ctx.t("messages.placeholder"), "aria-label": ctx.t("messages.placeholder"), maxlength: "2000" });
-    const panel = ctx.el("div", { class: "composer-panel" });
-    const sendButton = ctx.el("button", { type: "submit", class: "primary send" }, ctx.t("messages.send"));
-    const fileInput = ctx.el("input", { type: "file", accept: "image/jpeg,image/png,image/gif,image/webp", hidden: true });
-    input.addEventListener("input", () => {
-      input.style.height = "auto";
-      input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
-    });
-    input.addEventListener("keydown", (ev) => {
-      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); form.requestSubmit(); }
-    });
-    const togglePanel = (build) => {
-      if (panel.dataset.open === build.name) { panel.replaceChildren(); panel.dataset.open = ""; return; }
-      panel.dataset.open = build.name;
-      build(ctx, panel, input, chat);
-    };
-    const tools = ctx.el("div", { class: "tools" },
-      ctx.el("button", { type: "button", class: "quick", onclick: () => togglePanel(quickRepliesPanel) }, `⚡ ${ctx.t("messages.quick_replies")}`),
-      ctx.el("button", { type: "button", class: "draft", onclick: () => togglePanel(draftPanel) }, `✎ ${ctx.t("messages.draft")}`),
-      ctx.el("button", { type: "button", class: "products", onclick: () => togglePanel(productPanel) }, `◈ ${ctx.t("messages.product")}`),
-      ctx.el("button", { type: "button", class: "image", onclick: () => fileInput.click() }, `▣ ${ctx.t("messages.image")}`));
-    fileInput.addEventListener("change", async () => {
-      const file = fileInput.files && fileInput.files[0];
-      fileInput.value = "";
-      if (!file) return;
-      const form = new FormData();
-      form.append("file", file);
-      try {
-        const up = await ctx.api("/api/v1/uploads", { method: "POST", body: form });
-        queueSend(ctx, chat.conv.id, { type: "image", body: "", payload: { url: up.url } });
-      } catch (err) {
-        ctx.toast(ctx.t("messages.upload_failed", { error: fieldReason(err) }), "error");
-      }
-    });
-    const form = ctx.el("form", { class: "row" }, input, sendButton);
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const text = input.value.trim();
-      if (!text) return;
-      input.value = "";
-      input.style.height = "auto";
-      queueSend(ctx, chat.conv.id, { type: "text", body: text, payload: null, draftId: chat.draftId || null });
-      chat.draftId = null;
-      input.focus();
-    });
-    const hold = chat.conv.send_hold;
-    const holdNote = hold && hold.notice
-      ? ctx.el("p", { class: "send-hold", role: "note" }, hold.notice)
-      : null;
-    return ctx.el("div", { class: "composer" }, holdNote, panel, tools, form, fileInput);
-  }
-
-  function fieldReason(err) {
-    const fields = err.fields || {};
-    const first = Object.keys(fields)[0];
-    return first ? `${err.error}（${first}: ${fields[first]}）` : (err.error || String(err));
-  }
-
-  async function quickRepliesPanel(ctx, panel, input) {
-    if (!state.quickReplies) {
-      try { state.quickReplies = (await ctx.api("/api/v1/quick-replies")).quick_replies; } catch (err) { panel.replaceChildren(ctx.el("p", { class: "notice" }, err.error)); return; }
-    }
-    const list = ctx.el("ul", { class: "quick-replies" });
-    const render = () => {
-      list.replaceChildren(...state.quickReplies.map((r) => ctx.el("li", {},
-        ctx.el("button", { type: "button", class: "use", onclick: () => { input.value = r.text; input.dispatchEvent(new Event("input")); input.focus(); panel.replaceChildren(); panel.dataset.open = ""; } }, r.text),
-        r.shared ? ctx.el("span", { class: "scope" }, ctx.t("messages.quick_shared"))
-          : ctx.el("button", { type: "button", class: "link", "aria-label": ctx.t("messages.quick_delete"), onclick: async () => {
-            try {
-              await ctx.api(`/api/v1/quick-replies/${r.id}`, { method: "DELETE" });
-              state.quickReplies = state.quickReplies.filter((x) => x.id !== r.id);
-              render();
-            } catch (err) { ctx.toast(err.error, "error"); }
-          } }, "✕"))));
-      if (!state.quickReplies.length) list.append(ctx.el("li", { class: "muted" }, ctx.el("span", { class: "use" }, ctx.t("messages.quick_empty"))));
-      const text = ctx.el("input", { placeholder: ctx.t("messages.quick_add"), maxlength: "500" });
-      const add = ctx.el("form", { class: "add" }, text, ctx.el("button", { type: "submit", class: "ghost" }, ctx.t("messages.quick_add_button")));
-      add.addEventListener("submit", async (ev) => {
-        ev.preventDefault();
-        if (!text.value.trim()) return;
-        try {
-          const created = await ctx.api("/api/v1/quick-replies", { method: "POST", body: { text: text.value } });
-          state.quickReplies.push(created.quick_reply);
-          render();
-        } catch (err) { ctx.toast(fieldReason(err), "error"); }
-      });
-      list.append(ctx.el("li", {}, add));
-    };
-    render();
-    panel.replaceChildren(list);
-  }
-
-  function draftPanel(ctx, panel, input, chat) {
-    const choices = ctx.el("div", { class: "draft-choices" }, SCENARIOS.map((scenario) => ctx.el("button", {
-      type: "button", "data-scenario": scenario,
-      onclick: async (ev) => {
-        ev.currentTarget.disabled = true;
-        try {
-          const draft = await ctx.api("/api/v1/drafts", { method: "POST", body: {
-            customer_id: chat.conv.customer_id, scenario, channel: chat.conv.last_channel || undefined,
-          } });
-          const text = draft.text || (draft.draft && draft.draft.text) || "";
-          input.value = text;
-          input.dispatchEvent(new Event("input"));
-          input.focus();
-          chat.draftId = draft.draft_id || null;  // reported as sent as is / edited once sent
-          ctx.toast(ctx.t("messages.draft_inserted"));
-          if (draft.products && draft.products.length) {
-            panel.replaceChildren(productChoices(ctx, chat, draft.products));
-          } else {
-            panel.replaceChildren();
-            panel.dataset.open = "";
-          }
-        } catch (err) {
-          const message = err.status === 404 && !Object.keys(err.fields || {}).length
-            ? ctx.t("messages.draft_unavailable")
-            : ctx.t("messages.draft_failed", { error: fieldReason(err) });
-          panel.replaceChildren(ctx.el("p", { class: "notice", role: "alert" }, message));
-        }
-      },
-    }, ctx.t(`scenario.${scenario}`))));
-    panel.replaceChildren(ctx.el("p", { class: "muted" }, ctx.t("messages.draft_pick")), choices);
-  }
-
-  /** Product cards to send: from a draft, or the recommendations for this customer. */
-  function productChoices(ctx, chat, products) {
-    return ctx.el("ul", { class: "product-choices" }, products.map((p) => {
-      const payload = { sku: p.sku, name: p.name, price: p.price, image_url: p.image || p.image_url || null, url: p.link || p.url || null };
-      return ctx.el("li", {},
-        productCard(ctx, payload),
-        ctx.el("div", { class: "why" },
-          p.reason ? ctx.el("span", { class: "muted" }, p.reason) : null,
-          ctx.el("button", { type: "button", class: "ghost send-product", onclick: (ev) => {
-            ev.currentTarget.disabled = true;
-            queueSend(ctx, chat.conv.id, { type: "product", body: p.name, payload });
-          } }, ctx.t("messages.send_product"))));
-    }));
-  }
-
-  async function productPanel(ctx, panel, _input, chat) {
-    panel.replaceChildren(ctx.el("p", { class: "muted" }, ctx.t("console.loading")));
-    try {
-      const data = await ctx.api(`/api/v1/recommendations?customer_id=${chat.conv.customer_id}&limit=6`);
-      panel.replaceChildren(data.products.length ? productChoices(ctx, chat, data.products)
-        : ctx.el("p", { class: "notice" }, ctx.t("messages.no_products")));
-    } catch (err) {
-      panel.replaceChildren(ctx.el("p", { class: "notice", role: "alert" },
-        err.status === 404 && !Object.keys(err.fields || {}).length ? ctx.t("messages.products_unavailable") : fieldReason(err)));
-    }
   }
 
   // Sending ------------------------------------------------------------------------------------
@@ -517,7 +361,7 @@
         ctx.toast(ctx.t("messages.will_retry"));
       } else {
         p.failed = true;
-        p.error = fieldReason(err);
+        p.error = window.DaogouComposer.fieldReason(err);
         upsertMessage(ctx, localMessage(clientId, p));
         ctx.toast(ctx.t("messages.send_failed", { error: p.error }), "error");
         state.pending.delete(clientId);

@@ -1,5 +1,7 @@
 "use strict";
-/* 营销活动 Campaigns: plan a send with a holdout, send it, read its uplift with a confidence interval. */
+/* 营销活动 Campaigns: plan a send with a holdout (the form with its preview and confirmation is
+ * campaign_form.js), watch it go out, call off a scheduled one, read its uplift with a confidence
+ * interval. */
 DaogouHQ.registerPage("campaigns", {
   title: { "zh-CN": "营销活动", en: "Campaigns" },
   order: 30,
@@ -11,47 +13,9 @@ DaogouHQ.registerPage("campaigns", {
       ctx.channelKinds(),
     ]);
     const pct = (x) => `${(x * 100).toFixed(2)}%`;
-    const LABELS = { name: "hq.campaigns.name", segment_id: "hq.tasks.segment", channel: "hq.campaigns.channel",
-      text: "hq.campaigns.text", holdout_pct: "hq.campaigns.holdout", unit_cost_fen: "hq.campaigns.unit_cost" };
-
-    /** The channels campaigns may mass-send over; the first the brand can send on now is chosen. */
-    function channelSelect() {
-      const massSend = channels.filter((c) => c.capabilities.mass_send);
-      const first = massSend.find((c) => c.open) || massSend[0];
-      return el("select", { name: "channel" }, massSend.map((c) =>
-        el("option", { value: c.kind, selected: c === first }, ctx.localLabel(c))));
-    }
-
     if (ctx.me.role === "hq") {
-      const f = {
-        name: el("input", { name: "name", required: true }),
-        segment_id: el("select", { name: "segment_id" }, (segments.segments || []).map((s) => el("option", { value: String(s.id) }, s.name))),
-        channel: channelSelect(),
-        text: el("input", { name: "text", value: "{{ customer_name }}您好，", style: { minWidth: "320px" } }),
-        holdout_pct: el("input", { name: "holdout_pct", type: "number", min: 0, max: 50, value: 10 }),
-        unit_cost_fen: el("input", { name: "unit_cost_fen", type: "number", min: 0, value: 0 }),
-      };
-      const errors = el("p", { class: "field-error", hidden: true });
-      const form = el("form", { class: "form-row" },
-        ...Object.entries(f).map(([k, input]) => el("label", {}, t(LABELS[k]), input)),
-        el("button", { type: "submit", class: "primary" }, t("hq.campaigns.create")));
-      form.addEventListener("submit", async (ev) => {
-        ev.preventDefault();
-        errors.hidden = true;
-        try {
-          const res = await ctx.api("/api/v1/campaigns", { method: "POST", body: {
-            name: f.name.value, segment_id: Number(f.segment_id.value), channel: f.channel.value,
-            content: { text: f.text.value }, holdout_pct: Number(f.holdout_pct.value), unit_cost_fen: Number(f.unit_cost_fen.value),
-          } });
-          const skips = res.preview.would_skip.map((s) => `${s.reason} ${s.count}`).join("；") || "—";
-          ctx.toast(t("hq.campaigns.preview", { send: res.preview.would_send, skips }));
-          ctx.navigate("campaigns");
-        } catch (err) {
-          errors.textContent = `${err.error}：${Object.entries(err.fields || {}).map(([k, v]) => `${k} ${v}`).join("；")}`;
-          errors.hidden = false;
-        }
-      });
-      root.append(el("div", { class: "panel" }, el("h3", {}, t("hq.campaigns.new")), form, errors));
+      root.append(DaogouHQ.campaignForm(ctx, { segments: segments.segments || [], channels,
+        onDone: () => ctx.navigate("campaigns") }));
     }
 
     if (!list.campaigns.length) {
@@ -63,15 +27,40 @@ DaogouHQ.registerPage("campaigns", {
       el("thead", {}, el("tr", {}, ["hq.campaigns.name", "hq.campaigns.channel", "hq.staff.status", "hq.campaigns.planned",
         "hq.campaigns.holdout", "hq.actions"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, list.campaigns.map((c) => el("tr", { "data-campaign": c.id },
-        el("td", {}, c.name), el("td", {}, ctx.channelLabel(channels, c.channel)), el("td", {}, el("span", { class: "pill", "data-status": c.status }, t(`hq.campaigns.status.${c.status}`))),
+        el("td", {}, c.name), el("td", {}, ctx.channelLabel(channels, c.channel)),
+        el("td", {}, el("span", { class: "pill", "data-status": c.status }, t(`hq.campaigns.status.${c.status}`)), " ",
+          el("span", { class: "muted" }, progress(c))),
         el("td", {}, String(Object.values(c.counts).reduce((a, b) => a + b, 0))), el("td", {}, `${c.holdout_pct}%`),
-        el("td", {},
-          c.status === "planned" && ctx.me.role === "hq" ? el("button", { type: "button", class: "link", onclick: async () => {
-            await ctx.api(`/api/v1/campaigns/${c.id}/send`, { method: "POST" });
-            ctx.navigate("campaigns");
-          } }, t("hq.campaigns.send")) : null,
-          el("button", { type: "button", class: "link", onclick: () => showReport(c, 14) }, t("hq.campaigns.report"))))))),
+        el("td", {}, actions(c)))))),
     detail);
+    // While a campaign is sending or waiting for its time, the list keeps itself current.
+    if (list.campaigns.some((c) => ["sending", "deferred"].includes(c.status) || (c.status === "planned" && c.scheduled_at))) {
+      setTimeout(() => { if (root.isConnected) ctx.navigate("campaigns"); }, 5000);  // gone with the page
+    }
+
+    function progress(c) {
+      const treated = (c.counts.planned || 0) + (c.counts.sent || 0) + (c.counts.deferred || 0) + (c.counts.skipped || 0);
+      if (c.status === "planned" && c.scheduled_at) return t("hq.campaigns.scheduled_for", { time: ctx.dateTime(c.scheduled_at) });
+      if (c.status === "sending") return t("hq.campaigns.progress", { sent: c.counts.sent || 0, total: treated });
+      return "";
+    }
+
+    function actions(c) {
+      const hq = ctx.me.role === "hq";
+      return [
+        c.status === "planned" && hq && !c.scheduled_at ? el("button", { type: "button", class: "link", onclick: async () => {
+          await ctx.api(`/api/v1/campaigns/${c.id}/send`, { method: "POST" });
+          ctx.navigate("campaigns");
+        } }, t("hq.campaigns.send")) : null,
+        c.status === "planned" && hq ? el("button", { type: "button", class: "link danger", onclick: async () => {
+          try {
+            await ctx.api(`/api/v1/campaigns/${c.id}/cancel`, { method: "POST" });
+            ctx.toast(t("hq.campaigns.cancelled_ok"));
+          } catch (err) { ctx.toast((err.fields && Object.values(err.fields)[0]) || err.error, "error"); }
+          ctx.navigate("campaigns");
+        } }, t("hq.campaigns.cancel")) : null,
+        el("button", { type: "button", class: "link", onclick: () => showReport(c, 14) }, t("hq.campaigns.report"))];
+    }
 
     async function showReport(c, days) {
       const r = await ctx.api(`/api/v1/campaigns/${c.id}/report?days=${days}`);
@@ -96,7 +85,7 @@ DaogouHQ.registerPage("campaigns", {
           el("a", { href: `/api/v1/campaigns/${c.id}/report.csv`, download: "" }, t("hq.campaigns.csv"))),
         el("table", { class: "grid" }, el("tbody", {}, facts.map(([k, v]) => el("tr", {}, el("th", {}, t(k)), el("td", {}, String(v)))))),
         r.skipped_by_reason.length ? el("ul", {}, r.skipped_by_reason.map((s) => el("li", {}, `${s.reason}：${s.count}`))) : null,
-        chartBox);
+        chartBox, DaogouHQ.funnel(r.funnel));
       ctx.chart(chartBox, {
         tooltip: {}, xAxis: { type: "category", data: [t("hq.campaigns.treatment"), t("hq.campaigns.holdout_group")] },
         yAxis: { type: "value", name: t("hq.campaigns.conversion"), axisLabel: { formatter: (v) => `${(v * 100).toFixed(1)}%` } },

@@ -3,7 +3,7 @@
 (function () {
   const SCENARIOS = ["节日", "休眠唤醒", "补货", "生日", "新品", "售后关怀", "催付", "自定义"];
 
-  function taskForm(ctx, segments) {
+  function taskForm(ctx, segments, products) {
     const { el, t } = ctx;
     const f = DaogouHQ.forms;
     const local = ctx.localInput(new Date(ctx.now().getTime() + 2 * 86400000));  // brand time, as the server reads it
@@ -15,6 +15,7 @@
       template: el("textarea", { name: "template", rows: 2 }),
       deadline: el("input", { name: "deadline", type: "datetime-local", value: local }),
       fallback: el("select", { name: "fallback" }, ["mass_send", "leave"].map((v) => el("option", { value: v }, t(`hq.tasks.fallback.${v}`)))),
+      product_skus: DaogouHQ.linkProducts(ctx, products),
     };
     inp.template.value = "{{ customer_name }}您好，我是{{ clerk_name }}，";
     const general = f.summary();
@@ -27,6 +28,7 @@
         f.field(t("hq.tasks.deadline"), inp.deadline, { path: "deadline" }),
         f.field(t("hq.tasks.fallback"), inp.fallback, { path: "fallback" })),
       f.field(t("hq.tasks.template"), inp.template, { path: "template", className: "full" }),
+      inp.product_skus.node,
       el("p", { class: "muted" }, f.templateVars(["customer_name", "clerk_name"])),
       el("div", { class: "form-row" }, el("button", { type: "submit", class: "primary" }, t("hq.tasks.create"))), general);
     form.addEventListener("submit", async (ev) => {
@@ -36,6 +38,7 @@
         const res = await ctx.api("/api/v1/tasks", { method: "POST", body: {
           title: inp.title.value, goal: inp.goal.value || null, segment_id: Number(inp.segment_id.value),
           scenario: inp.scenario.value, template: inp.template.value, deadline: inp.deadline.value, fallback: inp.fallback.value,
+          product_skus: inp.product_skus.values(),
         } });
         ctx.toast(t("hq.tasks.created", { clerks: res.clerks, n: res.counts.todo }));
         ctx.navigate("tasks");
@@ -51,11 +54,14 @@
     order: 20,
     async render(root, ctx) {
       const { el, t } = ctx;
-      const [tasks, segments] = await Promise.all([
+      const [tasks, segments, products] = await Promise.all([
         ctx.api("/api/v1/tasks"),
         ctx.api("/api/v1/segments").catch(() => ({ segments: [] })),
+        ctx.me.role === "hq" ? ctx.api("/api/v1/links/products").catch(() => ({ products: [] })) : { products: [] },
       ]);
-      if (ctx.me.role === "hq") root.append(taskForm(ctx, segments.segments || []));
+      if (ctx.me.role === "hq") {
+        root.append(taskForm(ctx, segments.segments || [], products.products), await DaogouHQ.linkSettings(ctx));
+      }
 
       if (!tasks.tasks.length) {
         root.append(el("p", { class: "muted" }, t("hq.tasks.none")));
@@ -94,7 +100,8 @@
             el("tbody", {}, p.clerks.map((c) => el("tr", {}, el("td", {}, c.display_name || "—"), el("td", {}, String(c.targets)),
               el("td", {}, String(c.reached)), el("td", {}, String(c.deferred || 0)), el("td", {}, String(c.replied)),
               el("td", {}, String(c.buyers)),
-              el("td", {}, ctx.yuan((c.revenue_fen / 100).toFixed(2))))))));
+              el("td", {}, ctx.yuan((c.revenue_fen / 100).toFixed(2))))))),
+          DaogouHQ.funnel(p.funnel));
         const names = p.clerks.map((c) => c.display_name || "—");
         ctx.chart(chartBox, {
           tooltip: { trigger: "axis" }, legend: {},
