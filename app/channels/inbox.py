@@ -66,22 +66,31 @@ class Inbox:
         """Commit the whole batch at once; if that fails, each callback alone, so that one bad
         callback fails only its own caller (who answers 500, and the vendor retries)."""
         try:
-            results = self._commit(batch)
+            self._commit(batch)
         except Exception as exc:  # noqa: BLE001 — any failure: fall back to one transaction each
+            if all(done.done() for _, _, done in batch):
+                # Stored and answered; what failed is follow-up work after the commit (a push, a job).
+                log.exception("work after storing a callback failed", extra={"channel": batch[0][0].kind})
+                return
             if len(batch) == 1:
                 log.exception("callback could not be stored", extra={"channel": batch[0][0].kind})
                 batch[0][2].set_exception(exc)
                 return
             for item in batch:
                 self._write([item])
-            return
-        for (_, _, done), counts in zip(batch, results):
-            done.set_result(counts)
 
     @staticmethod
-    def _commit(batch: list[tuple[Connector, list[InboundEvent], Future]]) -> list[Counter]:
-        results = []
+    def _commit(batch: list[tuple[Connector, list[InboundEvent], Future]]) -> None:
+        results: list[Counter] = []
+
+        def answer() -> None:
+            for (_, _, done), counts in zip(batch, results):
+                done.set_result(counts)
+
         with db.transaction() as s:
+            # The first thing after the commit: the vendors hear back. Pushes to consoles, jobs
+            # (in the embedded mode they may run right here) and anything slow come after it.
+            db.after_commit(s, answer)
             for connector, events, _ in batch:
                 results.append(accept_events(s, connector, events))
                 for event in events:
@@ -89,7 +98,6 @@ class Inbox:
                         from app.channels import kf
                         account = event.payload.get("kf_account") or connector.account
                         jobs.enqueue_after_commit(s, kf.sync_kf_account, account, event.payload.get("token"))
-        return results
 
 
 def inbox(app: Flask | None = None) -> Inbox:

@@ -4,6 +4,7 @@ on the channel it came from, and the first-response time shows in the service fi
 from __future__ import annotations
 
 import concurrent.futures as cf
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -224,3 +225,31 @@ def _connector(kind: str):
     from connectors.base import connector_class
 
     return connector_class(kind)("test", {})
+
+
+def test_the_vendor_hears_back_before_slow_work_after_the_commit(app, client, db, brand):
+    """Ack first: what runs after the commit (a job, a push; in the embedded mode they may run
+    on the writer thread) never keeps the vendor waiting for its answer."""
+    from app import hooks, jobs
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_follow_up(session, message_id, customer_id, **_kw):
+        jobs.enqueue_after_commit(session, _wait_for, started, release)
+
+    hooks.subscribe(app, hooks.MESSAGE_RECEIVED, slow_follow_up)
+    try:
+        with cf.ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(post, client, text_from("o-wang", "在吗", 90))
+            assert started.wait(10), "the follow-up work never ran"
+            assert answer.result(timeout=5).status_code == 200  # answered while the follow-up still runs
+    finally:
+        release.set()
+    with db.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 1
+
+
+def _wait_for(started: threading.Event, release: threading.Event) -> None:
+    started.set()
+    release.wait(30)
