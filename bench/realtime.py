@@ -10,8 +10,11 @@ the HTTP call until the owning clerk's socket has the ``message.created`` event.
     .venv/bin/python bench/realtime.py 1000            # 1,000 clerks
     .venv/bin/python bench/realtime.py 1000 --redis    # two processes, Redis as message queue
 
-A third path times a message from a customer no clerk owns: it lands in the store's pool, and
-every console of the store (all N bench clerks) gets it; timed until a chosen console has it.
+A third path times a message from a customer no clerk owns: it lands in the pool of the store
+they buy at, and every console of that store gets it; timed until one of the store's consoles has
+it. The bench clerks work in stores of ``--per-store`` (default 20, a large flagship's floor), as
+a brand's are; ``--per-store 0`` puts them all in one store, every pooled message then reaching
+all N consoles.
 
 With ``--redis`` the clerks are split over two server processes and every inbound is posted to
 the *other* process than the one its clerk is connected to, so each event crosses Redis.
@@ -69,11 +72,12 @@ def _decode(raw: bytes, headers) -> str:
 
 
 class Clerk:
-    def __init__(self, index: int, server_url: str, customer_id: int, clerk_id: int) -> None:
+    def __init__(self, index: int, server_url: str, customer_id: int, clerk_id: int, store_id: int) -> None:
         self.index = index
         self.url = server_url
         self.customer_id = customer_id
         self.clerk_id = clerk_id
+        self.store_id = store_id
         self.received: dict[str, float] = {}
         self.cond = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
@@ -100,11 +104,11 @@ class Clerk:
             return self.received.get(body)
 
 
-def run(clients: int, messages: int, use_redis: bool, workers: int) -> dict:
+def run(clients: int, messages: int, use_redis: bool, workers: int, per_store: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="daogou-bench-rt-"))
     url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     started = time.perf_counter()
-    migrate_and_seed(url, extra_clerks=clients)
+    migrate_and_seed(url, extra_clerks=clients, clerks_per_store=per_store)
     redis = services.start_redis() if use_redis else None
     servers = [LiveServer(url, redis_url=redis.url if redis else None, log_path=tmp / "server0.log")]
     if use_redis:
@@ -112,8 +116,8 @@ def run(clients: int, messages: int, use_redis: bool, workers: int) -> dict:
     try:
         http = requests.Session()
         ids = _bench_ids(url, clients)
-        walk_ins = _walk_ins(url, messages)
         clerks = [Clerk(i, servers[i % len(servers)].url, *ids[i]) for i in range(clients)]
+        walk_ins = _walk_ins(url, [clerks[(n * 7919) % clients].store_id for n in range(messages)])
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=32) as pool:
             list(pool.map(lambda c: c.connect(), clerks))
@@ -177,28 +181,27 @@ def _summary(latencies: list[float], http_ms: list[float], lost: int, messages: 
             "lost": lost, "messages": messages, "rate": messages / elapsed}
 
 
-def _walk_ins(url: str, n: int) -> list[int]:
-    """Customers of the bench store that follow no clerk: their messages go to the store's pool."""
+def _walk_ins(url: str, stores: list[int]) -> list[int]:
+    """One customer per message who follows no clerk, at home in the given store: their message
+    goes to that store's pool (the store of the console the bench watches)."""
     from app.db import Database
-    from models import Store
     from tests import factories
 
     database = Database(url)
     with database.transaction() as s:
-        store_id = s.query(Store.id).order_by(Store.id).first()[0]
-        ids = [factories.customer(s, name=f"散客{i}", home_store_id=store_id).id for i in range(n)]
+        ids = [factories.customer(s, name=f"散客{i}", home_store_id=store_id).id for i, store_id in enumerate(stores)]
     database.dispose()
     return ids
 
 
-def _bench_ids(url: str, n: int) -> list[tuple[int, int]]:
-    """(customer id, clerk id) of each bench clerk's follower, in clerk order."""
+def _bench_ids(url: str, n: int) -> list[tuple[int, int, int]]:
+    """(customer id, clerk id, store id) of each bench clerk's follower, in clerk order."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(text(
-            "SELECT c.id, s.id FROM customers c JOIN follower_bindings b ON b.customer_id = c.id "
+            "SELECT c.id, s.id, s.store_id FROM customers c JOIN follower_bindings b ON b.customer_id = c.id "
             "JOIN staff s ON s.id = b.clerk_id WHERE s.username LIKE 'bench%' "
             "ORDER BY CAST(SUBSTR(s.username, 6) AS INTEGER)")).all()
     engine.dispose()
@@ -212,13 +215,15 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=300, help="inbound messages to time (default 300)")
     parser.add_argument("--workers", type=int, default=4, help="concurrent inbound senders (default 4)")
     parser.add_argument("--redis", action="store_true", help="two server processes with Redis as message queue")
+    parser.add_argument("--per-store", type=int, default=20, help="clerks per store (default 20; 0: all in one store)")
     args = parser.parse_args()
     mode = "2 processes + Redis message queue" if args.redis else "1 process, in-process fan-out"
-    print(f"realtime: {args.clients} clerk consoles, {args.messages} inbound messages, {mode}", flush=True)
-    r = run(args.clients, args.messages, args.redis, args.workers)
+    stores = f"{args.per_store} per store" if args.per_store else "all in one store"
+    print(f"realtime: {args.clients} clerk consoles ({stores}), {args.messages} inbound messages, {mode}", flush=True)
+    r = run(args.clients, args.messages, args.redis, args.workers, args.per_store)
     labels = {"publish": "event published (row + commit + emit) → console",
               "inbound": "inbound message (receive_message + every subscribed hook) → console",
-              "pool": "message from a customer nobody owns → the store's pool, on every console of the store"}
+              "pool": "message from a customer nobody owns → their store's pool, on that store's consoles"}
     for path, p in r["paths"].items():
         print(f"  {labels[path]}, ms: p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  p99 {p['p99']:.1f}  "
               f"max {p['max']:.1f}  (goal p95 < 150)")

@@ -36,8 +36,11 @@ class Brand:
     other_customer: int = 0  # a follower of clerk2
 
 
-def migrate_and_seed(database_url: str, extra_clerks: int = 0) -> Brand:
-    """Migrate an empty database and add one store, its staff and a few followers of clerk1."""
+def migrate_and_seed(database_url: str, extra_clerks: int = 0, clerks_per_store: int = 0) -> Brand:
+    """Migrate an empty database and add one store, its staff and a few followers of clerk1.
+
+    ``extra_clerks`` adds clerks ``bench0…`` with one follower each: in that store, or spread
+    over stores of ``clerks_per_store`` (``门店1``, ``门店2``…) as a brand's shops are."""
     from app.db import Database, upgrade
     from models import Customer, Role
 
@@ -70,8 +73,11 @@ def migrate_and_seed(database_url: str, extra_clerks: int = 0) -> Brand:
         factories.follow(s, other, c2, channel="loopback")
         factories.identity(s, other, "loopback", f"lb-{other.id}")
         brand.other_customer = other.id
+        shop = store
         for i in range(extra_clerks):
-            clerk = factories.staff(s, Role.clerk, store, username=f"bench{i}", display_name=f"导购{i}")
+            if clerks_per_store and i % clerks_per_store == 0:
+                shop = factories.store(s, name=f"门店{i // clerks_per_store + 1}")
+            clerk = factories.staff(s, Role.clerk, shop, username=f"bench{i}", display_name=f"导购{i}")
             cust = factories.customer(s, name=f"顾客{i}")
             factories.follow(s, cust, clerk, channel="loopback")
             factories.identity(s, cust, "loopback", f"lb-{cust.id}")
