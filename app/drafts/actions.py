@@ -148,7 +148,9 @@ def record_outcome(staff: Staff, draft_id: int, body: Any) -> Draft:
         raise Invalid("invalid outcome", fields)
     with db.transaction() as s:
         draft = s.get(Draft, draft_id)
-        if draft is None:
+        # What became of a draft is for the one who sends it: the clerk it was written for, or
+        # who asked for it. A manager or head office seeing the customer does not decide it.
+        if draft is None or staff.id not in (draft.clerk_id, draft.requested_by):
             raise NotFound("draft not found", {"draft_id": "no such draft"})
         try:
             get_visible_customer(s, staff, draft.customer_id)
