@@ -306,3 +306,18 @@ def test_each_caller_reaches_only_what_their_role_and_scope_allow(app, brand):
 def test_the_test_stand_ins_are_not_served_outside_tests(app_factory):
     served = {rule.rule for rule in app_factory(TESTING=False).url_map.iter_rules()}
     assert not {rule for rule in served if rule.startswith("/testing/")}
+
+
+# Socket events and where their rule is proven (tests/web/test_socketio.py, a real server):
+SOCKET_EVENTS = {
+    ("/console", "connect"): "signed-in staff only, from the console's own origin; joins only the rooms of "
+                             "the caller's role and scope (anonymous, foreign-origin and deactivated tests)",
+    ("/console", "resume"): "replays only the caller's rooms; a bad cursor is refused (resume tests)",
+}
+
+
+def test_every_socket_event_has_a_rule(app):
+    from app import realtime
+
+    served = {(ns, name) for ns, handlers in realtime.socketio.server.handlers.items() for name in handlers}
+    assert served == set(SOCKET_EVENTS), "a socket event without an access rule here and its test"
