@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, extract, literal_column, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
-from assistant.tags import birthday_offsets, paid_order_clause
+from assistant.tag_facts import paid_order_clause
+from assistant.tag_vocabulary import birthday_offsets
 from models import (ChannelIdentity, Customer, CustomerOptOut, CustomerTag,
                     FollowerBinding, Order, Staff, Tag)
 

@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -27,6 +26,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from assistant import attribution as attr  # noqa: E402
+from assistant import commission_compute as cc  # noqa: E402
 from assistant import commission_rules as cr  # noqa: E402
 
 UTC = dt.timezone.utc
@@ -89,7 +89,7 @@ def bench_arithmetic(data: dict) -> None:
     shares = attr.attribute_frame(cands, config)
     t_attr = time.perf_counter() - started
     orders = data["orders"].assign(period=attr.month_of(data["orders"]["paid_at"], "Asia/Shanghai"))
-    result = cr.compute(shares, orders, data["lines"], rules())
+    result = cc.compute(shares, orders, data["lines"], rules())
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
     n = len(data["orders"])
@@ -170,7 +170,7 @@ def _seed_database(database, data: dict) -> None:
 
 
 def bench_batch(app, data: dict) -> None:
-    from app.commission.actions import attribute_history
+    from app.commission.attribution import attribute_history
     from app.db import get_db
 
     database = get_db(app)
@@ -232,7 +232,7 @@ def bench_events(app, n_events: int) -> None:
           f"(goal < 200 ms); CPU p50 {np.percentile(np.array(cpus) * 1000, 50):.1f} ms; "
           f"last payload: {got[-1]['args'][0]['message']}")
     # The commission part alone: process_orders on one order inside its transaction.
-    from app.commission.actions import process_orders
+    from app.commission.attribution import process_orders
     from models import Order, OrderItem, Product
     own = []
     with app.app_context():
@@ -273,26 +273,17 @@ def main() -> None:
 
     from app import create_app
     from app.db import get_db
+    from tests.services import bench_database
 
-    server = None
-    tmp = tempfile.mkdtemp(prefix="daogou-bench-commission-")
-    url = f"sqlite:///{tmp}/bench.sqlite3"
-    if args.db == "postgresql":
-        from tests.services import pg_admin, start_postgres
-
-        server = start_postgres()
-        pg_admin(server, "CREATE DATABASE bench_commission")
-        url = server.database_url("bench_commission")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "JOBS_MODE": "sync", "SCHEDULER_ENABLED": False,
-                      "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING", "TESTING": True})
-    try:
-        bench_batch(app, data)
-        if args.events:
-            bench_events(app, args.events)
-    finally:
-        get_db(app).dispose()
-        if server is not None:
-            server.stop()
+    with bench_database(args.db, "bench_commission") as (url, tmp):
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "JOBS_MODE": "sync", "SCHEDULER_ENABLED": False,
+                          "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING", "TESTING": True})
+        try:
+            bench_batch(app, data)
+            if args.events:
+                bench_events(app, args.events)
+        finally:
+            get_db(app).dispose()
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from app import hooks
 
 
 def init_app(app: Flask) -> None:
-    from app.commission import actions, commands
+    from app.commission import attribution, commands
     from app.commission.routes import bp
 
     app.register_blueprint(bp)
-    hooks.subscribe(app, hooks.ORDER_RECORDED, actions.on_order_recorded)
+    hooks.subscribe(app, hooks.ORDER_RECORDED, attribution.on_order_recorded)
     commands.init_app(app)

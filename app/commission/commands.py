@@ -10,7 +10,9 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app import db
-from app.commission.actions import attribute_history, brand_timezone, seed_default_rules
+from app.commission.attribution import attribute_history
+from app.commission.rules import seed_default_rules
+from app.config import brand_timezone_name
 
 
 def init_app(app: Flask) -> None:
@@ -22,7 +24,7 @@ def init_app(app: Flask) -> None:
     @click.option("--chunk", default=500_000, show_default=True, help="orders per transaction")
     def attribute(since, chunk):
         """Attribute every paid order not attributed yet and book its commission (idempotent)."""
-        since_at = since.replace(tzinfo=ZoneInfo(brand_timezone())).astimezone(dt.timezone.utc) if since else None
+        since_at = since.replace(tzinfo=ZoneInfo(brand_timezone_name())).astimezone(dt.timezone.utc) if since else None
         started = time.perf_counter()
 
         def progress(totals):

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from app.channels import dispatch
+from app.channels import dispatch, outcomes
 from models import ChannelAccount, Message, MessageStatus, OutboxEntry, OutboxState
 from tests import factories as f
 from tests.connectors import proofs
@@ -17,11 +17,11 @@ from tests.connectors.fakes import FakeBridge
 
 def test_backoff_doubles_with_jitter_and_is_capped():
     rng = random.Random(7)
-    waits = [dispatch.backoff(n, rng) for n in range(1, 9)]
+    waits = [outcomes.backoff(n, rng) for n in range(1, 9)]
     for n, wait in enumerate(waits, start=1):
-        full = min(dispatch.BACKOFF_CAP_SECONDS, dispatch.BACKOFF_BASE_SECONDS * 2 ** (n - 1))
+        full = min(outcomes.BACKOFF_CAP_SECONDS, outcomes.BACKOFF_BASE_SECONDS * 2 ** (n - 1))
         assert full / 2 <= wait <= full
-    assert sum(min(dispatch.BACKOFF_CAP_SECONDS, 5 * 2 ** (n - 1)) / 2 for n in range(1, 8)) > 300, \
+    assert sum(min(outcomes.BACKOFF_CAP_SECONDS, 5 * 2 ** (n - 1)) / 2 for n in range(1, 8)) > 300, \
         "the retries must outlast a 5-minute outage"
 
 

@@ -8,7 +8,7 @@ import io
 
 from sqlalchemy import select
 
-from app.commission import actions
+from app.commission import attribution
 from app.commission.payloads import earned_payload
 from models import Attribution, CommissionRule, ConsoleEvent, Customer, Order, Staff, utcnow
 from tests.app.commission.conftest import paid_order
@@ -19,7 +19,7 @@ CN = dt.timezone(dt.timedelta(hours=8))
 
 def process(app, db, *order_ids):
     with app.app_context(), db.transaction() as s:
-        actions.process_orders(s, order_ids)
+        attribution.process_orders(s, order_ids)
 
 
 def test_earned_payload_shape(app, db, brand):

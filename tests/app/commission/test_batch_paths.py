@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import delete, select
 
-from app.commission import actions
+from app.commission import attribution, rules
 from models import Attribution, CommissionEntry, Order, Setting
 from tests.app.commission.test_reconciliation import _rules, _seed_brand
 
@@ -30,10 +30,10 @@ def test_batch_books_the_same_rows_as_the_event_path(app, db, order):
     with db.transaction() as s:
         _rules(s, min(s.scalars(select(Order.created_at))) - dt.timedelta(days=1))
     with db.transaction() as s:  # _rules saved a split config; vary which rule comes first
-        setting = s.get(Setting, actions.SETTING_KEY)
+        setting = s.get(Setting, rules.SETTING_KEY)
         setting.value = {**setting.value, "order": order, "last_touch_days": 30}
     with app.app_context():
-        actions.attribute_history(db, chunk_size=300)
+        attribution.attribute_history(db, chunk_size=300)
     batch = _booked(db)
     assert batch[0] and batch[1]
     assert any(detail for *_, detail in batch[0]), "no attribution carries its reason"
@@ -44,5 +44,5 @@ def test_batch_books_the_same_rows_as_the_event_path(app, db, order):
         s.execute(delete(Attribution))
         ids = list(s.scalars(select(Order.id)))
     with app.app_context(), db.transaction() as s:
-        actions.process_orders(s, ids, publish=False)
+        attribution.process_orders(s, ids, publish=False)
     assert _booked(db) == batch

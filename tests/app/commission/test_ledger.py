@@ -11,10 +11,11 @@ from models.base import utcnow
 from sqlalchemy import func, select, update
 
 from app import hooks
-from app.commission import actions
+from app.commission import attribution, periods, rules
+from app.commission.ledger import adjust
 from app.errors import Conflict, Forbidden, Invalid
-from models import (Attribution, CommissionEntry, ConsoleEvent, Conversation, Direction, FollowerBinding,
-                    Message, MessageStatus, Order, Setting, Staff)
+from models import (Attribution, CommissionEntry, CommissionPeriod, CommissionRule, ConsoleEvent, Conversation,
+                    Direction, FollowerBinding, Message, MessageStatus, Order, Setting, Staff)
 from tests.app.commission.conftest import paid_order
 
 UTC = dt.timezone.utc
@@ -22,7 +23,7 @@ UTC = dt.timezone.utc
 
 def process(app, db, *order_ids):
     with app.app_context(), db.transaction() as s:
-        return actions.process_orders(s, order_ids)
+        return attribution.process_orders(s, order_ids)
 
 
 def ledger(db, order_id=None):
@@ -42,7 +43,7 @@ def attributions(db, order_id):
 
 def set_config(app, db, brand, **value):
     with app.app_context(), db.transaction() as s:
-        actions.set_attribution_config(s, s.get(Staff, brand.hq), value)
+        rules.set_attribution_config(s, s.get(Staff, brand.hq), value)
 
 
 def message(db, customer_id, clerk_id, at):
@@ -171,17 +172,17 @@ def test_a_rule_change_reaches_only_later_orders(app, db, brand):
     early = paid_order(db, brand, paid_at=brand.now - dt.timedelta(hours=2))
     process(app, db, early)
     with app.app_context(), db.transaction() as s:
-        rule_id = s.scalar(select(actions.CommissionRule.id).where(actions.CommissionRule.name == "护肤 5%"))
-        new_id = actions.replace_rule(s, s.get(Staff, brand.hq), rule_id, {
+        rule_id = s.scalar(select(CommissionRule.id).where(CommissionRule.name == "护肤 5%"))
+        new_id = rules.replace_rule(s, s.get(Staff, brand.hq), rule_id, {
             "name": "护肤 8%", "kind": "percent", "category": "skincare", "rate_bp": 800}).id
     late = paid_order(db, brand, paid_at=utcnow() + dt.timedelta(seconds=1))
     process(app, db, late)
     assert [e[2] for e in ledger(db, early)] == [1340]
     assert [e[2] for e in ledger(db, late)] == [2144]
     with app.app_context(), db.transaction() as s, pytest.raises(Conflict):
-        actions.replace_rule(s, s.get(Staff, brand.hq), rule_id, {"name": "x", "kind": "percent", "rate_bp": 1})
+        rules.replace_rule(s, s.get(Staff, brand.hq), rule_id, {"name": "x", "kind": "percent", "rate_bp": 1})
     with app.app_context(), db.transaction() as s, pytest.raises(Invalid) as err:
-        actions.replace_rule(s, s.get(Staff, brand.hq), new_id, {
+        rules.replace_rule(s, s.get(Staff, brand.hq), new_id, {
             "name": "x", "kind": "percent", "rate_bp": 1, "effective_from": brand.last_month.isoformat()})
     assert list(err.value.fields) == ["effective_from"]
 
@@ -189,13 +190,13 @@ def test_a_rule_change_reaches_only_later_orders(app, db, brand):
 def test_manager_adjustment_is_booked_once_with_its_reason(app, db, brand):
     with app.app_context(), db.transaction() as s:
         manager = s.get(Staff, brand.manager)
-        e1 = actions.adjust(s, manager, clerk_id=brand.clerk1, amount="-5.00", reason="退货漏登记",
+        e1 = adjust(s, manager, clerk_id=brand.clerk1, amount="-5.00", reason="退货漏登记",
                             idempotency_key="adj-000001")
-        e2 = actions.adjust(s, manager, clerk_id=brand.clerk1, amount="-5.00", reason="退货漏登记",
+        e2 = adjust(s, manager, clerk_id=brand.clerk1, amount="-5.00", reason="退货漏登记",
                             idempotency_key="adj-000001")
         assert e1.id == e2.id
         with pytest.raises(Invalid) as err:
-            actions.adjust(s, manager, clerk_id=brand.far_clerk, amount="0", reason="")
+            adjust(s, manager, clerk_id=brand.far_clerk, amount="0", reason="")
         assert set(err.value.fields) == {"clerk_id", "amount", "reason"}
     assert [(e[0], e[2]) for e in ledger(db)] == [("adjusted", -500)]
 
@@ -203,7 +204,7 @@ def test_manager_adjustment_is_booked_once_with_its_reason(app, db, brand):
 def test_a_closed_month_takes_no_more_lines(app, db, brand):
     paid_last_month = brand.last_month + dt.timedelta(days=3)
     with app.app_context(), db.transaction() as s:
-        closed = actions.close_period(s, s.get(Staff, brand.hq),
+        closed = periods.close_period(s, s.get(Staff, brand.hq),
                                       brand.last_month.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m"))
     this_period = brand.this_month.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m")
     order_id = paid_order(db, brand, paid_at=paid_last_month)  # arrives late
@@ -212,9 +213,9 @@ def test_a_closed_month_takes_no_more_lines(app, db, brand):
     with db.Session() as s:
         assert s.scalar(select(Attribution.period).where(Attribution.order_id == order_id)) == closed.period
     with app.app_context(), db.transaction() as s, pytest.raises(Conflict):
-        actions.close_period(s, s.get(Staff, brand.hq), closed.period)
+        periods.close_period(s, s.get(Staff, brand.hq), closed.period)
     with app.app_context(), db.transaction() as s, pytest.raises(Invalid):
-        actions.close_period(s, s.get(Staff, brand.hq), this_period)
+        periods.close_period(s, s.get(Staff, brand.hq), this_period)
 
 
 @pytest.mark.parametrize("change", ["create_rule", "replace_rule", "end_rule", "close_period", "attribution"])
@@ -223,19 +224,19 @@ def test_a_store_manager_cannot_change_brand_wide_commission_settings(app, db, b
     brand_wide = {"name": "全场 100%", "kind": "percent", "rate_bp": 10000}
     with app.app_context(), db.transaction() as s, pytest.raises(Forbidden) as err:
         manager = s.get(Staff, brand.manager)
-        rule_id = s.scalar(select(actions.CommissionRule.id).where(actions.CommissionRule.name == "全场 3%"))
-        {"create_rule": lambda: actions.create_rule(s, manager, brand_wide),
-         "replace_rule": lambda: actions.replace_rule(s, manager, rule_id, brand_wide),
-         "end_rule": lambda: actions.end_rule(s, manager, rule_id),
-         "close_period": lambda: actions.close_period(s, manager, last_period),
-         "attribution": lambda: actions.set_attribution_config(s, manager, {"order": ["owner"]}),
+        rule_id = s.scalar(select(CommissionRule.id).where(CommissionRule.name == "全场 3%"))
+        {"create_rule": lambda: rules.create_rule(s, manager, brand_wide),
+         "replace_rule": lambda: rules.replace_rule(s, manager, rule_id, brand_wide),
+         "end_rule": lambda: rules.end_rule(s, manager, rule_id),
+         "close_period": lambda: periods.close_period(s, manager, last_period),
+         "attribution": lambda: rules.set_attribution_config(s, manager, {"order": ["owner"]}),
          }[change]()
     assert err.value.status == 403 and err.value.fields == {"role": "仅限总部操作"}
     with db.Session() as s:
-        assert [(r.name, r.effective_to) for r in s.scalars(select(actions.CommissionRule).order_by(
-            actions.CommissionRule.id))] == [("全场 3%", None), ("护肤 5%", None), ("清仓不计", None)]
-        assert s.scalar(select(func.count()).select_from(actions.CommissionPeriod)) == 0
-        assert s.get(Setting, actions.SETTING_KEY) is None
+        assert [(r.name, r.effective_to) for r in s.scalars(select(CommissionRule).order_by(
+            CommissionRule.id))] == [("全场 3%", None), ("护肤 5%", None), ("清仓不计", None)]
+        assert s.scalar(select(func.count()).select_from(CommissionPeriod)) == 0
+        assert s.get(Setting, rules.SETTING_KEY) is None
 
 
 def test_ledger_entries_cannot_be_edited_in_place(app, db, brand):
@@ -267,7 +268,7 @@ def test_two_workers_on_the_same_order_event_book_it_once(app, db, brand, event)
             with app.app_context():
                 barrier.wait(timeout=10)
                 with db.transaction() as s:
-                    actions.process_orders(s, [order_id])
+                    attribution.process_orders(s, [order_id])
         except Exception as exc:  # surfaced below: the test fails on any worker error
             errors.append(exc)
 

@@ -17,7 +17,7 @@ import pytest
 from models.base import utcnow
 from sqlalchemy import select
 
-from app.commission import actions
+from app.commission import attribution
 from models import (CommissionEntry, CommissionRule, Conversation, Customer, Direction, FollowerBinding, Message,
                     MessageStatus, Order, OrderItem, Product, Role, Setting, Staff)
 from models.commerce import PAID_STATUSES
@@ -224,8 +224,8 @@ def test_ledger_reconciles_with_the_rules_to_the_fen(app, db, source):
         start = min(s.scalars(select(Order.created_at))) - dt.timedelta(days=1)
         _rules(s, start)
     with app.app_context():
-        first = actions.attribute_history(db, chunk_size=250)  # several chunks: tiers carry over
-        again = actions.attribute_history(db, chunk_size=250)
+        first = attribution.attribute_history(db, chunk_size=250)  # several chunks: tiers carry over
+        again = attribution.attribute_history(db, chunk_size=250)
     assert first["attributed"] > 0 and first["earned"] > 0 and first["reversed"] > 0
     assert again["attributed"] == again["earned"] == again["reversed"] == 0
     with db.Session() as s:
@@ -239,7 +239,7 @@ def test_ledger_reconciles_with_the_rules_to_the_fen(app, db, source):
             o.refund_amount_fen = o.amount_fen // 2
         ids = [o.id for o in victims]
     with app.app_context(), db.transaction() as s:
-        actions.process_orders(s, ids)
+        attribution.process_orders(s, ids)
     with db.Session() as s:
         assert _ledger_by_clerk(s) == {k: v for k, v in reference(s).items() if v}
 

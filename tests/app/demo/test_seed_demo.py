@@ -179,11 +179,13 @@ def test_customers_look_like_a_chinese_member_base(demo):
 def test_clerk1_has_a_realistic_book_at_2000_customers():
     import numpy as np
 
-    from app.demo import generate
+    from app.demo.brand import Brand
+    from app.demo.columns import Ids, to_us
+    from app.demo.orders import generate_chunk
 
-    now_us = generate._to_us(NOW)
-    brand = generate._Brand.build(1, now_us)
-    chunk = generate._generate_chunk(np.random.default_rng([1, 1, 0]), brand, 2000, generate._Ids(), now_us)
+    now_us = to_us(NOW)
+    brand = Brand.build(1, now_us)
+    chunk = generate_chunk(np.random.default_rng([1, 1, 0]), brand, 2000, Ids(), now_us)
     clerk1 = brand.clerk_ids[0, 0]
     assert 100 <= int((chunk.owner_clerk == clerk1).sum()) <= 300
 
