@@ -31,6 +31,8 @@ class CareTask(Base):
     scenario: Mapped[str | None] = mapped_column(String(32))
     template: Mapped[str | None] = mapped_column(Text)
     product_skus: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The coupon each target gets when the task's message reaches them (source "task", ref = id).
+    coupon_template_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_templates.id"))
     deadline: Mapped[dt.datetime]
     fallback: Mapped[str] = mapped_column(String(16), default="mass_send")  # or "leave"
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, closed

@@ -17,13 +17,17 @@ from sqlalchemy.orm import Session
 
 from app import realtime
 from app.db import chunks
+from app.care import task_coupons
 from app.care.segments import segment_customer_ids
+from app.contact.service import clerk_send_timing
+from app.links.actions import attach_link
+from app.messaging.actions import conversation_for, outbound_channel, send_message
 from app.coupons.costs import coupon_cost_fields
 from app.params import is_id
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.i18n import field_sentences, t
 from assistant.drafting import BoundedSandbox, render_bounded
-from models import (CareTask, CareTaskTarget, FollowerBinding, Order, Product, Role,
+from models import (CareTask, CareTaskTarget, Customer, FollowerBinding, Message, Order, Product, Role,
                     Segment, Staff, utcnow)
 from models.commerce import PAID_STATUSES
 
@@ -76,12 +80,20 @@ def _validate(session: Session, data: dict[str, Any], now: dt.datetime) -> dict[
         missing = [x for x in skus if x not in known]
         if missing:
             fields["product_skus"] = f"unknown SKU {', '.join(missing[:5])}"
+    coupon = task_coupons.coupon_problem(session, data.get("coupon_template_id"), skus)
+    if coupon:
+        fields["coupon_template_id"] = t(f"hq.tasks.error.coupon.{coupon}")
     return fields
 
 
 def render_copy(template: str, context: dict[str, Any]) -> str:
     """Render head office's copy in the bounded sandbox (a loop cannot build a huge message)."""
     return render_bounded(_jinja.from_string(template), context).strip()
+
+
+def task_copy(template: str, customer_name: str | None, clerk_name: str | None) -> str:
+    """The task's copy for one customer, as their clerk sends it (one tap, or the deadline's fallback)."""
+    return render_copy(template, {"customer_name": customer_name or "", "clerk_name": clerk_name or "", "brand": ""})
 
 
 def create_care_task(session: Session, staff: Staff, data: dict[str, Any],
@@ -103,6 +115,7 @@ def create_care_task(session: Session, staff: Staff, data: dict[str, Any],
     task = CareTask(title=data["title"].strip(), goal=data.get("goal"), segment_id=segment.id,
                     scenario=data.get("scenario"), template=data.get("template"),
                     product_skus=data.get("product_skus") or [], deadline=data["deadline"],
+                    coupon_template_id=data.get("coupon_template_id"),
                     fallback=data.get("fallback", "mass_send"), status="open",
                     created_by=staff.id, created_at=now)
     session.add(task)
@@ -208,6 +221,45 @@ def record_target_outcome(session: Session, staff: Staff, task_id: int, target_i
     return target
 
 
+def send_task_message(session: Session, staff: Staff, task_id: int, target_id: int) -> CareTaskTarget:
+    """一键发送: the task's copy for this customer, with their own page (the task's products) after
+    it, sent by their clerk in their conversation; the task's coupon comes with it (on_message_sent).
+
+    One message per task and customer, ever: its client id is the one the deadline's fallback
+    uses, so a second tap, a retry after a dropped connection or the fallback finds it sent.
+    """
+    target = session.get(CareTaskTarget, target_id)
+    if target is None or target.task_id != task_id or target.clerk_id != staff.id:
+        raise NotFound(t("care.error.not_sent"), {"target_id": t("care.error.no_target")})
+    client_id = task_client_id(task_id, target.customer_id)
+    if session.scalar(select(Message.id).where(Message.client_id == client_id)) is not None:
+        return target
+    task = session.get(CareTask, task_id)
+    if task.status != "open":
+        raise Conflict(t("care.error.not_sent"), {"task_id": t("care.error.task_closed")})
+    if target.status != "todo":
+        raise Conflict(t("care.error.not_sent"), {"target_id": t(
+            "care.error.not_todo", status=t(f"care.status.{target.status}"))})
+    if not (task.template or "").strip():
+        raise Invalid(t("care.error.not_sent"), {"template": t("care.error.no_copy")})
+    customer = session.get(Customer, target.customer_id)
+    conv = conversation_for(session, customer.id, staff.id)
+    timing = clerk_send_timing(session, customer.id, conv.last_inbound_at, utcnow())
+    body, payload = attach_link(session, task_copy(task.template, customer.name, staff.display_name),
+                                {"task_id": task.id}, customer_id=customer.id, clerk_id=staff.id,
+                                skus=list(task.product_skus or []), source={"kind": "task", "id": task.id},
+                                channel=outbound_channel(session, conv))
+    send_message(session, clerk_id=staff.id, customer_id=customer.id, body=body, client_id=client_id,
+                 payload=payload, purpose=timing.purpose, defer_until=timing.until, source="clerk")
+    session.refresh(target)
+    return target
+
+
+def task_client_id(task_id: int, customer_id: int) -> str:
+    """The client id of a task's message to one customer (its idempotency key)."""
+    return f"task:{task_id}:{customer_id}"
+
+
 def skip_reason_text(value: str | None) -> str | None:
     """A skip reason for people: a clerk's reason code in their words; any other text as it is."""
     return t(f"care.skip.{value}") if value in SKIP_REASONS else value
@@ -230,14 +282,15 @@ def _advance(session: Session, customer_id: int, new_status: str, now: dt.dateti
 
 def on_message_sent(session: Session, message_id: int, customer_id: int, clerk_id: int | None = None,
                     source: str = "clerk", **_: Any) -> None:
-    """A clerk's own message reaches the customer's targets in that clerk's open tasks.
+    """A clerk's own message reaches the customer's targets in that clerk's open tasks; a task's
+    message gives the customer the task's coupon (``task_coupons.give_on_send``).
 
     Campaigns, automations and other tasks' fallbacks are not the clerk's work on this task: they
     never count as its progress (a brand-wide campaign once "completed" most of two tasks).
     """
-    if source != "clerk" or clerk_id is None:
-        return
-    _advance(session, customer_id, "sent", utcnow(), message_id, clerk_id=clerk_id)
+    if source == "clerk" and clerk_id is not None:
+        _advance(session, customer_id, "sent", utcnow(), message_id, clerk_id=clerk_id)
+    task_coupons.give_on_send(session, message_id, customer_id, clerk_id if source == "clerk" else None)
 
 
 def on_outbound_settled(session: Session, message_id: int, sent: bool, reason: str | None,

@@ -132,4 +132,4 @@ def report_csv(campaign_id: int):
         .order_by(CampaignTarget.id))
     return csv_export.download(f"campaign-{campaign_id}.csv",
                                ["customer_external_id", "customer_name", "group", "status", "skip_reason"],
-                               rows)
+                               rows, report="campaign", store_id=current_staff().store_id)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import db, i18n
+from app.care import task_coupons
 from app.care.actions import render_copy
 from app.care.segments import segment_customer_ids
 from app.coupons.costs import coupon_cost_fields
@@ -83,6 +84,10 @@ def _validated(session: Session, staff: Staff, data: dict[str, Any], now: dt.dat
             products = checked_skus(session, products)
         except DomainError as exc:
             fields["content.products"] = exc.fields["products"]
+    coupon = data.get("coupon_template_id")
+    problem = task_coupons.coupon_problem(session, coupon, products)
+    if problem:
+        fields["coupon_template_id"] = i18n.t(f"hq.tasks.error.coupon.{problem}")
     unit_cost = data.get("unit_cost_fen", DEFAULT_UNIT_COST_FEN.get(channel or "", 0))
     if isinstance(unit_cost, bool) or not isinstance(unit_cost, int) or not 0 <= unit_cost <= MAX_UNIT_COST_FEN:
         fields["unit_cost_fen"] = f"a whole number of fen from 0 to {MAX_UNIT_COST_FEN}"
@@ -101,14 +106,16 @@ def _validated(session: Session, staff: Staff, data: dict[str, Any], now: dt.dat
         raise Invalid(i18n.t("hq.campaigns.invalid"), {"channel": i18n.t(
             "hq.campaigns.error.unreachable", n=total, channel=channel_label(channel, i18n.negotiate_locale()))})
     return {"name": name, "segment": segment, "channel": channel, "text": text, "products": products or [],
-            "holdout": holdout,
+            "holdout": holdout, "coupon": coupon,
             "unit_cost": unit_cost, "scheduled_at": scheduled_at, "members": members, "total": total,
             "reachable": reachable}
 
 
 def _content(v: dict[str, Any]) -> dict[str, Any]:
-    """What each target receives: the copy, and the products of their personal page (if any)."""
-    return {"text": v["text"], **({"products": v["products"]} if v["products"] else {})}
+    """What each target receives: the copy, the products of their personal page and the coupon
+    each gets on it (if any)."""
+    return {"text": v["text"], **({"products": v["products"]} if v["products"] else {}),
+            **({"coupon_template_id": v["coupon"]} if v["coupon"] is not None else {})}
 
 
 def create_campaign(session: Session, staff: Staff, data: dict[str, Any],
@@ -195,13 +202,14 @@ def send_campaign(campaign_id: int) -> dict[str, int]:
         campaign.status = "sending"
         campaign.sent_at = campaign.sent_at or utcnow()
         channel, text, skus = campaign.channel, campaign.content["text"], list(campaign.content.get("products") or [])
+        coupon = campaign.content.get("coupon_template_id")
     with database.Session() as s:
         todo = list(s.scalars(select(CampaignTarget.id).where(
             CampaignTarget.campaign_id == campaign_id, CampaignTarget.group == "treatment",
             CampaignTarget.status == "planned").order_by(CampaignTarget.id)))
     for batch in db.chunks(todo, BATCH):
         with database.transaction() as s:
-            _send_batch(s, campaign_id, channel, text, skus, batch, counts)
+            _send_batch(s, campaign_id, channel, text, skus, batch, counts, coupon)
     with database.transaction() as s:
         # Everything held for quiet hours: it is still waiting, not sent (it becomes "sent" when
         # the last held message goes, see on_outbound_settled).
@@ -211,7 +219,7 @@ def send_campaign(campaign_id: int) -> dict[str, int]:
 
 
 def _send_batch(s: Session, campaign_id: int, channel: str, text: str, skus: list[str], target_ids: list[int],
-                counts: dict[str, int]) -> None:
+                counts: dict[str, int], coupon: int | None = None) -> None:
     now = utcnow()
     targets = list(s.scalars(select(CampaignTarget).where(CampaignTarget.id.in_(target_ids),
                                                           CampaignTarget.status == "planned")))
@@ -239,6 +247,8 @@ def _send_batch(s: Session, campaign_id: int, channel: str, text: str, skus: lis
                 t.status, t.skip_code, t.skip_reason = "skipped", "invalid", exc.message[:160]
             else:
                 t.message_id = msg.id
+                if coupon is not None:  # their own code, on the page this message opens
+                    task_coupons.give(s, coupon, t.customer_id, source="campaign", source_ref=campaign_id)
                 if d.deferred:
                     t.status, t.skip_code, t.skip_reason = "deferred", d.code, d.reason[:160]
                 else:

@@ -6,7 +6,7 @@ import logging
 from sqlalchemy import select
 
 from app import db
-from app.care.actions import render_copy
+from app.care.actions import task_client_id, task_copy
 from app.contact.service import decide_many
 from app.errors import DomainError
 from app.links.actions import attach_link
@@ -63,9 +63,7 @@ def _mass_send(s, task_id: int, template: str, skus: list[str], targets: list[Ca
     names = dict(s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
     clerk_names = dict(s.execute(select(Staff.id, Staff.display_name).where(
         Staff.id.in_({t.clerk_id for t in targets if t.clerk_id}))).all())
-    texts = {t.id: render_copy(template, {"customer_name": names.get(t.customer_id, ""),
-                                          "clerk_name": clerk_names.get(t.clerk_id, ""), "brand": ""})
-             for t in targets}
+    texts = {t.id: task_copy(template, names.get(t.customer_id), clerk_names.get(t.clerk_id)) for t in targets}
     decisions = decide_many(s, ids, purpose="marketing", now=now, mass=True, source="task")
     for t in targets:
         d = decisions[t.customer_id]
@@ -80,7 +78,7 @@ def _mass_send(s, task_id: int, template: str, skus: list[str], targets: list[Ca
             try:
                 msg, _ = send_message(s, clerk_id=t.clerk_id, customer_id=t.customer_id, body=body,
                                       channel=d.channel, purpose="marketing",
-                                      client_id=f"task:{task_id}:{t.customer_id}", payload=payload,
+                                      client_id=task_client_id(task_id, t.customer_id), payload=payload,
                                       defer_until=d.until, source="task")
             except DomainError as exc:
                 t.status, t.skip_reason = "skipped", exc.message[:160]

@@ -10,6 +10,7 @@ from app.config import brand_timezone
 from app import db
 from app.auth import current_staff, staff_required
 from app.care import actions, deadlines
+from app.care.task_coupons import coupon_label
 from app.customers.serialize import customer_summary, yuan
 from app.errors import Invalid, NotFound
 from app.i18n import t
@@ -37,6 +38,7 @@ def parse_time(value: object, field: str) -> dt.datetime:
 def task_json(task: CareTask, counts: dict[str, int] | None = None) -> dict:
     return {"id": task.id, "title": task.title, "goal": task.goal, "segment_id": task.segment_id,
             "scenario": task.scenario, "template": task.template, "product_skus": task.product_skus,
+            "coupon_template_id": task.coupon_template_id,
             "deadline": task.deadline.isoformat(), "fallback": task.fallback, "status": task.status,
             "created_at": task.created_at.isoformat(), "counts": counts or {},
             "reached": sum((counts or {}).get(status, 0) for status in actions.REACHED)}
@@ -108,7 +110,8 @@ def get_task(task_id: int):
     if staff.role == Role.clerk and not rows:
         raise NotFound("task not found", {"task_id": "no such task"})
     counts = _visible_counts(s, staff, [task_id])[task_id]
-    return jsonify({**task_json(task, counts), "targets": [target_json(target, c) for target, c in rows],
+    return jsonify({**task_json(task, counts), "coupon": coupon_label(s, task.coupon_template_id),
+                    "targets": [target_json(target, c) for target, c in rows],
                     "skip_reasons": [{"code": code, "label": t(f"care.skip.{code}")}
                                      for code in actions.SKIP_REASONS]})
 
@@ -136,6 +139,18 @@ def target_outcome(task_id: int, target_id: int):
     return jsonify(body)
 
 
+@bp.post("/tasks/<int:task_id>/targets/<int:target_id>/send")
+@staff_required("clerk")
+def send_to_target(task_id: int, target_id: int):
+    """一键发送: the task's copy, the customer's own page and the task's coupon, in one message."""
+    with db.transaction() as s:
+        clerk = s.get(Staff, current_staff().id)
+        target = actions.send_task_message(s, clerk, task_id, target_id)
+        body = {"target": target_json(target, s.get(Customer, target.customer_id)),
+                "task": task_json(s.get(CareTask, task_id), _visible_counts(s, clerk, [task_id])[task_id])}
+    return jsonify(body)
+
+
 @bp.get("/tasks/<int:task_id>/progress")
 @staff_required("manager", "hq")
 def task_progress(task_id: int):
@@ -144,6 +159,7 @@ def task_progress(task_id: int):
                             store_id=staff.store_id if staff.role == Role.manager else None)
     body["total"]["revenue"] = yuan(body["total"]["revenue_fen"])
     body["funnel"] = task_funnel(db.session(), task_id, store_id=staff.store_id if staff.role == Role.manager else None)
+    body["coupon"] = coupon_label(db.session(), db.session().get(CareTask, task_id).coupon_template_id)
     return jsonify(body)
 
 

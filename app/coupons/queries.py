@@ -48,13 +48,18 @@ def _coupon_json(coupon: Coupon, template: CouponTemplate) -> dict[str, Any]:
     }
 
 
-def held_coupons(session: Session, customer_id: int, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """The customer's coupons usable now, soonest to expire first:
+def held_coupons(session: Session, customer_id: int, now: dt.datetime | None = None,
+                 first_from: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """The customer's coupons usable now, soonest to expire first — those issued from
+    ``first_from`` (source, source_ref: the task a personal page came with) before the rest:
     ``{code, title ("满200减20"), value_label ("¥20"), expires_at (ISO, UTC), expires_label, …}``."""
     now = now or utcnow()
+    order = [Coupon.expires_at, Coupon.id]
+    if first_from is not None:
+        order.insert(0, case((and_(Coupon.source == first_from[0], Coupon.source_ref == first_from[1]), 0), else_=1))
     rows = session.execute(select(Coupon, CouponTemplate).join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
                            .where(Coupon.customer_id == customer_id, _usable(now))
-                           .order_by(Coupon.expires_at, Coupon.id))
+                           .order_by(*order))
     return [_coupon_json(c, tpl) for c, tpl in rows]
 
 

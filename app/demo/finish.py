@@ -51,7 +51,9 @@ def seed_segments(now: dt.datetime) -> list[tuple[str, str, dict]]:
 def finish_demo(app: Flask, database: Database, now: dt.datetime,
                 say: Callable[[str], None] = print) -> None:
     from app.care.actions import create_care_task
-    from app.commission.actions import attribute_history, seed_default_rules
+    from app.commission.attribution import attribute_history
+    from app.commission.rules import seed_default_rules
+    from app.coupons.actions import create_template
 
     with app.app_context():
         with database.transaction() as s:
@@ -70,15 +72,54 @@ def finish_demo(app: Flask, database: Database, now: dt.datetime,
                 segments[name] = seg.id
             say(f"  segments: {len(segments)} saved")
         with database.transaction() as s:
+            # Seed 004's story: the task comes with products (each customer's own page) and a coupon.
+            coupon = create_template(s, {"name": "老客回店礼", "kind": "amount_off", "value": "30.00",
+                                         "threshold": "299.00", "valid_days": 14}, hq.id)
             task, per_clerk = create_care_task(s, s.get(Staff, hq.id), {
                 "title": "休眠高价值老客唤醒",
                 "goal": "联系沉睡超过一个周期、累计消费过千的老客，推荐他们常买品类的新品",
                 "segment_id": segments["休眠高价值老客"], "scenario": "休眠唤醒",
-                "template": "{{ customer_name }}您好，我是{{ clerk_name }}，好久不见！店里到了几款新品，想着您可能会喜欢，有空来看看？",
+                "template": "{{ customer_name }}您好，我是{{ clerk_name }}，好久不见！店里到了几款新品，想着您可能会喜欢，"
+                            "给您挑了几样放在专属页面里，还有一张满 299 减 30 的回店礼券～",
+                "product_skus": _best_sellers(s, 3), "coupon_template_id": coupon.id,
                 "deadline": now + dt.timedelta(days=5), "fallback": "mass_send"}, now=now)
-            say(f"  care task: {sum(per_clerk.values()):,} targets for {len(per_clerk)} clerks")
+            say(f"  care task: {sum(per_clerk.values()):,} targets for {len(per_clerk)} clerks, "
+                f"{len(task.product_skus or [])} products and a coupon")
+
+        with database.transaction() as s:
+            set_for = _monthly_targets(s, s.get(Staff, hq.id), now)
+            say(f"  targets: {set_for} clerks have this month's target (the 业绩 screen and the assistant's gap plan)")
 
         _train_and_score(app, database, now, say)
+
+
+def _monthly_targets(s, hq: Staff, now: dt.datetime) -> int:
+    """Each clerk's target for this month: a tenth above last month's sales, in whole hundreds,
+    set through the action head office's page uses."""
+    from app.config import brand_timezone
+    from app.targets.actions import set_targets, validate
+    from app.targets.progress import net_sales
+
+    local = now.astimezone(brand_timezone()).date()
+    period = local.strftime("%Y-%m")
+    last = (local.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    sold = net_sales(s, last)
+    clerks = s.scalars(select(Staff).where(Staff.role == Role.clerk, Staff.active.is_(True))).all()
+    entries = [{"clerk": c.username, "amount": f"{max(3000, -(-sold.get(c.id, 0) * 11 // 10 // 10000) * 100)}.00"}
+               for c in clerks]
+    _, wanted = validate(s, hq, {"period": period, "targets": entries})
+    return set_targets(s, hq, period, wanted, now)
+
+
+def _best_sellers(s, n: int) -> list[str]:
+    """The brand's most-bought products: what a task's page would show first."""
+    from sqlalchemy import func
+
+    from models import OrderItem, Product
+
+    rows = s.execute(select(Product.sku).join(OrderItem, OrderItem.product_id == Product.id)
+                     .group_by(Product.sku).order_by(func.sum(OrderItem.quantity).desc(), Product.sku).limit(n))
+    return [sku for (sku,) in rows]
 
 
 def _train_and_score(app: Flask, database: Database, now: dt.datetime,

@@ -139,7 +139,7 @@ def page_context(session: Session, link: PersonalLink, token: str) -> dict[str, 
                          "image": p.item.image_url if p.item.image_url and p.item.image_url.startswith("https://") else None,
                          "buy": f"/p/{token}/buy/{quote(p.item.sku, safe='')}" if url else None})
     return {"token": token, "customer_name": customer.name, "clerk": clerk, "store": store, "products": products,
-            "coupons": held_coupons(session, customer.id)[:2],
+            "coupons": held_coupons(session, customer.id, _coupon_source(link))[:2],
             "expires": _month_day(link.expires_at.astimezone(brand_timezone()))}
 
 
@@ -147,10 +147,15 @@ def _month_day(when: dt.datetime) -> str:
     return f"{when.month}月{when.day}日"
 
 
-def held_coupons(session: Session, customer_id: int) -> list[dict[str, Any]]:
+def _coupon_source(link: PersonalLink) -> tuple[str, str] | None:
+    """The coupons issued by what sent this page (a care task's coupon) come first on it."""
+    return (link.source_kind, str(link.source_id)) if link.source_id is not None else None
+
+
+def held_coupons(session: Session, customer_id: int, first_from: tuple[str, str] | None = None) -> list[dict[str, Any]]:
     """The coupons the customer holds now (the coupons area's own query), or none before it exists."""
     try:
         from app.coupons.queries import held_coupons as query
     except ImportError:
         return []
-    return query(session, customer_id)
+    return query(session, customer_id, first_from=first_from)

@@ -163,7 +163,7 @@ def send_message(session: Session, *, clerk_id: int, customer_id: int, body: str
     if fields:
         raise Invalid("invalid message", fields)
     conv = conversation_for(session, customer_id, clerk_id)
-    channel = channel or conv.last_channel or _binding_channel(session, customer_id, clerk_id)
+    channel = channel or outbound_channel(session, conv)
     if channel is None:
         raise Invalid("no channel reaches this customer", {"channel": "customer has no bound channel"})
     if session.scalar(select(CustomerOptOut.id).where(CustomerOptOut.customer_id == customer_id,
@@ -219,6 +219,12 @@ def mark_contacted(session: Session, msg: Message, entry: OutboxEntry) -> None:
 def _clerk_ref(session: Session, clerk_id: int) -> str | None:
     """The clerk's id on the channel side (WeCom userid): their staff external id."""
     return session.scalar(select(Staff.external_id).where(Staff.id == clerk_id))
+
+
+def outbound_channel(session: Session, conv: Conversation) -> str | None:
+    """The channel a message in this thread goes on when none is named: the thread's last, else
+    the clerk's binding with the customer."""
+    return conv.last_channel or _binding_channel(session, conv.customer_id, conv.clerk_id)
 
 
 def _binding_channel(session: Session, customer_id: int, clerk_id: int) -> str | None:

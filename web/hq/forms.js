@@ -131,5 +131,15 @@
       .map((s) => ({ value: s.id, label: s.display_name, detail: storeName.get(s.store_id) || "" }));
   }
 
-  window.DaogouHQ.forms = { field, phrase, showErrors, clearErrors, summary, searchPicker, templateVars, clerkItems };
+  /** Coupons a task or campaign can give now: active and not ended, by name and what they are worth. */
+  function couponChoice(ctx, templates) {
+    const now = ctx.now().getTime();
+    const usable = templates.filter((c) => c.active && (!c.valid_to || new Date(c.valid_to).getTime() > now));
+    return el("select", { name: "coupon_template_id" },
+      el("option", { value: "" }, t("hq.tasks.coupon_none")),
+      usable.map((c) => el("option", { value: String(c.id) }, `${c.name}（${c.title}）`)));
+  }
+
+  window.DaogouHQ.forms = { field, phrase, showErrors, clearErrors, summary, searchPicker, templateVars, clerkItems,
+    couponChoice };
 })();

@@ -5,7 +5,9 @@
  * the card's head), and what to do, inside the same card: "起草" asks for a draft written for the
  * task's goal and opens it full width for editing before it is sent in the customer's
  * conversation (with a client id, so a retry never sends twice; the server moves the target to
- * "sent" in the same transaction as the message); "去聊天" opens the chat; "已线下联系" records a
+ * "sent" in the same transaction as the message); "发送" sends head office's copy as it is in one
+ * tap, with the customer's own page and the task's coupon (the server writes it, once per task
+ * and customer, however often it is tapped); "去聊天" opens the chat; "已线下联系" records a
  * contact made in the shop or by phone; "跳过" asks why, from the server's list of reasons. Both
  * count in the task's progress as the server counts it, and either can be taken back. */
 (function () {
@@ -78,6 +80,8 @@
         el("h2", {}, task.title)),
       el("section", { class: "task-info" },
         task.goal ? el("p", { class: "goal" }, el("strong", {}, `${t("care.task.goal")}：`), task.goal) : null,
+        (task.product_skus || []).length ? el("p", { class: "meta task-page" }, t("care.task.page", { n: task.product_skus.length })) : null,
+        task.coupon ? el("p", { class: "meta task-coupon" }, t("care.task.coupon", { title: task.coupon.title })) : null,
         el("p", { class: "meta" }, t("care.task.deadline", { when: ctx.laterTime(task.deadline) })),
         view.progress, view.bar),
       el("h3", { class: "list-title" }, t("care.targets_title", { n: task.targets.length })),
@@ -110,8 +114,11 @@
     if (!mine) {
       actions = [chat];
     } else if (target.status === "todo") {
+      const oneTap = view.task.template
+        ? button("primary send-now", t("care.send_now"), () => sendNow(ctx, view, target, card)) : null;
       actions = [
-        button("primary draft", t("care.draft_send"), () => openDraft(ctx, view, target, card, panel)),
+        oneTap,
+        button(`${oneTap ? "ghost" : "primary"} draft`, t("care.draft_send"), () => openDraft(ctx, view, target, card, panel)),
         chat,
         button("quiet offline", t("care.offline"), () => record(ctx, view, target, card, { outcome: "offline" }, "care.marked_offline")),
         button("quiet skip", t("care.skip"), () => skipPicker(ctx, view, target, card, panel)),
@@ -121,6 +128,7 @@
     } else {
       actions = [chat];
     }
+    actions = actions.filter(Boolean);
     card.append(el("div", { class: `target-actions n${actions.length}` }, actions), panel);
     return card;
   }
@@ -142,6 +150,23 @@
         ctx.toast(Object.values(err.fields || {})[0] || err.error, "error");
       }
       return err;
+    }
+  }
+
+  /** 一键发送: the server sends the task's copy with the customer's page and coupon; the answer
+   * carries the target and the task's counts, as for an outcome. */
+  async function sendNow(ctx, view, target, card) {
+    card.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    try {
+      const res = await ctx.api(`/api/v1/tasks/${view.task.id}/targets/${target.id}/send`, { method: "POST" });
+      view.task = { ...view.task, ...res.task };
+      view.showProgress();
+      card.replaceWith(targetCard(ctx, view, res.target));
+      ctx.toast(ctx.t("care.sent_now", { name: target.customer.name }));
+      refreshBadge(ctx);
+    } catch (err) {
+      card.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+      ctx.toast(Object.values(err.fields || {})[0] || err.error, "error");
     }
   }
 
@@ -286,6 +311,11 @@
     onEvent: {
       "link.activity"(data, ctx) {  // "王女士 看了你发的商品页": the customer is on their page now
         if (data && data.message) ctx.toast(data.message);
+      },
+      "commission.earned"(_data, ctx) {  // a target may have bought: the open task shows who, unless a panel is in use
+        if (ctx.screenActive("tasks") && state.taskId !== null && !state.root.querySelector(".target-card.open")) {
+          renderTask(state.root, ctx, state.taskId);
+        }
       },
       "task.assigned"(data, ctx) {
         ctx.toast(ctx.t("care.task.assigned", { title: data.title, n: data.targets }));

@@ -3,7 +3,7 @@
  * customers will read it; nothing is written) → 确认 with a schedule (now, or a time in the brand's
  * timezone) → created and, when "now", sent at once. Every error sits beside its field. */
 (function () {
-  function build(ctx, { segments, channels, onDone }) {
+  function build(ctx, { segments, channels, products, coupons, onDone }) {
     const { el, t } = ctx;
     const massSend = channels.filter((c) => c.capabilities.mass_send);
     const first = massSend.find((c) => c.open) || massSend[0];
@@ -15,7 +15,9 @@
       holdout_pct: el("input", { name: "holdout_pct", type: "number", min: 0, max: 50, value: 10 }),
       unit_cost_fen: el("input", { name: "unit_cost", inputmode: "decimal", value: "0.00" }),
       scheduled_at: el("input", { name: "scheduled_at", type: "datetime-local", min: ctx.localInput(ctx.now()) }),
+      coupon_template_id: window.DaogouHQ.forms.couponChoice(ctx, coupons || []),
     };
+    const pick = window.DaogouHQ.linkProducts(ctx, products || []);  // each customer's own page
     inputs["content.text"].value = t("hq.campaigns.text_default");  // a start the operator edits
     const forms = window.DaogouHQ.forms;
     const general = el("p", { class: "field-error", role: "alert", hidden: true });
@@ -25,7 +27,8 @@
       const cost = window.DaogouCore.parseYuan(inputs.unit_cost_fen.value);
       return {
         name: inputs.name.value.trim(), segment_id: Number(inputs.segment_id.value), channel: inputs.channel.value,
-        content: { text: inputs["content.text"].value }, holdout_pct: Number(inputs.holdout_pct.value),
+        content: { text: inputs["content.text"].value, products: pick.values() }, holdout_pct: Number(inputs.holdout_pct.value),
+        coupon_template_id: inputs.coupon_template_id.value ? Number(inputs.coupon_template_id.value) : null,
         unit_cost_fen: cost === null ? -1 : Math.round(Number(cost) * 100),
         scheduled_at: inputs.scheduled_at.value || undefined,
       };
@@ -79,6 +82,8 @@
       field("segment_id", t("hq.tasks.segment")),
       field("channel", t("hq.campaigns.channel")),
       field("content.text", t("hq.campaigns.text_label"), forms.templateVars ? forms.templateVars(["customer_name"]) : null),
+      pick.node,
+      field("coupon_template_id", t("hq.tasks.coupon"), t("hq.campaigns.coupon_hint")),
       field("holdout_pct", t("hq.campaigns.holdout"), t("hq.campaigns.holdout_hint")),
       field("unit_cost_fen", t("hq.campaigns.unit_cost_yuan")),
       field("scheduled_at", t("hq.campaigns.schedule"), t("hq.campaigns.schedule_hint")),

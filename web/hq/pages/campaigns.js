@@ -7,15 +7,18 @@ DaogouHQ.registerPage("campaigns", {
   order: 30,
   async render(root, ctx) {
     const { el, t } = ctx;
-    const [list, segments, channels] = await Promise.all([
+    const hq = ctx.me.role === "hq";
+    const [list, segments, channels, products, coupons] = await Promise.all([
       ctx.api("/api/v1/campaigns"),
       ctx.api("/api/v1/segments").catch(() => ({ segments: [] })),
       ctx.channelKinds(),
+      hq ? ctx.api("/api/v1/links/products").catch(() => ({ products: [] })) : { products: [] },
+      hq ? ctx.api("/api/v1/coupon-templates").catch(() => ({ templates: [] })) : { templates: [] },
     ]);
     const pct = (x) => `${(x * 100).toFixed(2)}%`;
     if (ctx.me.role === "hq") {
       root.append(DaogouHQ.campaignForm(ctx, { segments: segments.segments || [], channels,
-        onDone: () => ctx.navigate("campaigns") }));
+        products: products.products || [], coupons: coupons.templates || [], onDone: () => ctx.navigate("campaigns") }));
     }
 
     if (!list.campaigns.length) {

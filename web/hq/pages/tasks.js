@@ -3,7 +3,7 @@
 (function () {
   const SCENARIOS = ["节日", "休眠唤醒", "补货", "生日", "新品", "售后关怀", "催付", "自定义"];
 
-  function taskForm(ctx, segments, products) {
+  function taskForm(ctx, segments, products, coupons) {
     const { el, t } = ctx;
     const f = DaogouHQ.forms;
     const local = ctx.localInput(new Date(ctx.now().getTime() + 2 * 86400000));  // brand time, as the server reads it
@@ -16,6 +16,7 @@
       deadline: el("input", { name: "deadline", type: "datetime-local", value: local }),
       fallback: el("select", { name: "fallback" }, ["mass_send", "leave"].map((v) => el("option", { value: v }, t(`hq.tasks.fallback.${v}`)))),
       product_skus: DaogouHQ.linkProducts(ctx, products),
+      coupon_template_id: f.couponChoice(ctx, coupons),
     };
     inp.template.value = "{{ customer_name }}您好，我是{{ clerk_name }}，";
     const general = f.summary();
@@ -27,8 +28,9 @@
         f.field(t("hq.tasks.scenario"), inp.scenario, { path: "scenario" }),
         f.field(t("hq.tasks.deadline"), inp.deadline, { path: "deadline" }),
         f.field(t("hq.tasks.fallback"), inp.fallback, { path: "fallback" })),
-      f.field(t("hq.tasks.template"), inp.template, { path: "template", className: "full" }),
+      f.field(t("hq.tasks.template"), inp.template, { path: "template", className: "full", hint: t("hq.tasks.template_hint") }),
       inp.product_skus.node,
+      f.field(t("hq.tasks.coupon"), inp.coupon_template_id, { path: "coupon_template_id", hint: t("hq.tasks.coupon_hint") }),
       el("p", { class: "muted" }, f.templateVars(["customer_name", "clerk_name"])),
       el("div", { class: "form-row" }, el("button", { type: "submit", class: "primary" }, t("hq.tasks.create"))), general);
     form.addEventListener("submit", async (ev) => {
@@ -39,6 +41,7 @@
           title: inp.title.value, goal: inp.goal.value || null, segment_id: Number(inp.segment_id.value),
           scenario: inp.scenario.value, template: inp.template.value, deadline: inp.deadline.value, fallback: inp.fallback.value,
           product_skus: inp.product_skus.values(),
+          coupon_template_id: inp.coupon_template_id.value ? Number(inp.coupon_template_id.value) : null,
         } });
         ctx.toast(t("hq.tasks.created", { clerks: res.clerks, n: res.counts.todo }));
         ctx.navigate("tasks");
@@ -54,13 +57,16 @@
     order: 20,
     async render(root, ctx) {
       const { el, t } = ctx;
-      const [tasks, segments, products] = await Promise.all([
+      const hq = ctx.me.role === "hq";
+      const [tasks, segments, products, coupons] = await Promise.all([
         ctx.api("/api/v1/tasks"),
         ctx.api("/api/v1/segments").catch(() => ({ segments: [] })),
-        ctx.me.role === "hq" ? ctx.api("/api/v1/links/products").catch(() => ({ products: [] })) : { products: [] },
+        hq ? ctx.api("/api/v1/links/products").catch(() => ({ products: [] })) : { products: [] },
+        hq ? ctx.api("/api/v1/coupon-templates").catch(() => ({ templates: [] })) : { templates: [] },
       ]);
-      if (ctx.me.role === "hq") {
-        root.append(taskForm(ctx, segments.segments || [], products.products), await DaogouHQ.linkSettings(ctx));
+      if (hq) {
+        root.append(taskForm(ctx, segments.segments || [], products.products, coupons.templates || []),
+          await DaogouHQ.linkSettings(ctx));
       }
 
       if (!tasks.tasks.length) {
@@ -89,6 +95,21 @@
           "hq.tasks.reached", "hq.tasks.buyers", "hq.actions"].map((k) => el("th", {}, t(k))))),
         el("tbody", {}, rows)), detail);
 
+      /** What the task's coupon cost: codes issued and used, the discounts given, revenue net of them. */
+      function couponReport(p) {
+        const heading = el("h4", {}, t("hq.tasks.coupons"));
+        if (!p.coupon) return el("section", { class: "task-coupons" }, heading, el("p", { class: "muted" }, t("hq.tasks.no_coupon")));
+        const tile = (label, value, key) => el("div", { class: "tile", dataset: { figure: key } },
+          el("div", { class: "label" }, label), el("div", { class: "value" }, value));
+        return el("section", { class: "task-coupons" }, heading,
+          el("p", {}, t("hq.tasks.coupon_line", { name: p.coupon.name, title: p.coupon.title,
+            issued: p.total.coupons_issued, redeemed: p.total.coupons_redeemed })),
+          el("div", { class: "tiles" },
+            tile(t("hq.tasks.revenue"), ctx.yuan(p.total.revenue), "revenue"),
+            tile(t("hq.tasks.coupon_cost"), ctx.yuan(p.total.coupon_cost), "coupon_cost"),
+            tile(t("hq.tasks.net_revenue"), ctx.yuan(p.total.net_revenue), "net_revenue")));
+      }
+
       async function showProgress(task) {
         const p = await ctx.api(`/api/v1/tasks/${task.id}/progress`);
         const chartBox = el("div", { class: "chart" });
@@ -101,7 +122,7 @@
               el("td", {}, String(c.reached)), el("td", {}, String(c.deferred || 0)), el("td", {}, String(c.replied)),
               el("td", {}, String(c.buyers)),
               el("td", {}, ctx.yuan((c.revenue_fen / 100).toFixed(2))))))),
-          DaogouHQ.funnel(p.funnel));
+          DaogouHQ.funnel(p.funnel), couponReport(p));
         const names = p.clerks.map((c) => c.display_name || "—");
         ctx.chart(chartBox, {
           tooltip: { trigger: "axis" }, legend: {},

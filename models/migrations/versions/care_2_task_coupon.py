@@ -1,0 +1,28 @@
+"""care tasks: the coupon template each target gets with the task's message
+
+Revision ID: care_2
+Revises: care_1
+Depends on: coupons_1 (the coupon_templates table)
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "care_2"
+down_revision = "care_1"
+branch_labels = None
+depends_on = "coupons_1"
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("care_tasks") as batch:
+        batch.add_column(sa.Column("coupon_template_id", BigId, nullable=True))
+        batch.create_foreign_key("fk_care_tasks_coupon_template_id_coupon_templates", "coupon_templates",
+                                 ["coupon_template_id"], ["id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("care_tasks") as batch:
+        batch.drop_constraint("fk_care_tasks_coupon_template_id_coupon_templates", type_="foreignkey")
+        batch.drop_column("coupon_template_id")
