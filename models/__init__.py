@@ -19,6 +19,8 @@ from models.drafting import Draft, DraftBatch, DraftOutcome, DraftSource
 from models.console import QuickReply  # noqa: F401  (console area)
 from models.links import LinkEvent, PersonalLink
 from models.coupons import Coupon, CouponKind, CouponSource, CouponState, CouponTemplate
+from models.audit import AuditEntry
+from models.targets import SalesTarget
 
 __all__ = [
     "AutomationRun", "Base", "utcnow", "ApiToken", "Role", "Setting", "Staff", "Store", "ChannelIdentity",
@@ -28,5 +30,5 @@ __all__ = [
     "OutboxEntry", "OutboxState", "ServiceWait", "InboundReceipt", "Campaign", "CampaignTarget", "CareTask", "CareTaskTarget",
     "Segment", "Attribution", "CommissionEntry", "CommissionPeriod", "CommissionRule",
     "CustomerScore", "ModelVersion", "SuggestionOutcome", "LinkEvent", "PersonalLink",
-    "Coupon", "CouponKind", "CouponSource", "CouponState", "CouponTemplate",
+    "Coupon", "CouponKind", "CouponSource", "CouponState", "CouponTemplate", "AuditEntry", "SalesTarget",
 ]

@@ -9,7 +9,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import db
+from app import audit, db
 from app.auth import csrf_token, current_staff, end_sessions, passwords, same_origin_post, staff_required, throttle
 from app.config import brand_timezone
 from app.errors import Forbidden, Invalid
@@ -57,8 +57,13 @@ def login():
     ok = check_password_hash(staff.password_hash if staff else _dummy_hash(), password)
     if staff is None or not ok or not staff.active:
         throttle.failed(username)
+        with db.transaction() as s:  # the name tried is kept (it may be nobody's); never the password
+            audit.record(s, "login_failed", None, username=username,
+                         store_id=staff.store_id if staff is not None else None)
         return jsonify({"error": t("auth.invalid_credentials")}), 401
     throttle.succeeded(username)
+    with db.transaction() as s:
+        audit.record(s, "login", staff, subject=("staff", staff.id), store_id=staff.store_id)
     session.clear()
     session.permanent = True
     login_user(staff)
@@ -74,6 +79,7 @@ def logout():
     if staff is not None:
         with db.transaction() as s:
             end_sessions(s, staff.id)
+            audit.record(s, "logout", staff, subject=("staff", staff.id), store_id=staff.store_id)
     logout_user()
     session.clear()
     return jsonify({"ok": True})
@@ -107,6 +113,7 @@ def change_password():
     with db.transaction() as s:
         row = s.get(Staff, staff.id)
         passwords.set_password(row, new, chosen_by_owner=True)
+        audit.record(s, "password_changed", row, subject=("staff", row.id), store_id=row.store_id)
         s.flush()
         login_user(row)  # this session carries on in the new generation
         body = {"me": staff_json(row), "csrf_token": csrf_token()}

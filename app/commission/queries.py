@@ -9,13 +9,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.commission.actions import brand_timezone, closed_periods
+from app.commission.periods import closed_periods
+from app.config import brand_timezone_name
 from app.customers.serialize import yuan
 from app.i18n import negotiate_locale, t
 from assistant.attribution import RULES as ATTRIBUTION_RULES
 from assistant.categories import category_label
-from assistant.commission_rules import KINDS, parse_yuan
+from assistant.commission_rules import KINDS
 from models import (Attribution, CommissionEntry, CommissionRule, Customer, Order, Product, Role, Staff, Store)
+from models.money import parse_yuan
 
 TERMINAL = ("completed", "refunded", "cancelled")
 ORDERS_SHOWN = 200
@@ -44,6 +46,20 @@ def _refund_share(sales: Any) -> Any:
         (Order.refund_amount_fen > Order.amount_fen, Order.amount_fen),
         else_=Order.refund_amount_fen)
     return case((Order.amount_fen > 0, sales * refund / Order.amount_fen), else_=0)
+
+
+def attributed_sales(session: Session, period: str, *where: Any,
+                     by: Any = Attribution.clerk_id) -> dict[Any, tuple[int, int, int]]:
+    """The month's attributed sales (业绩) grouped by ``by`` (a clerk, or ``Attribution.store_id``):
+    (orders, sales fen, refunded share fen). The one definition the earnings screen, the
+    leaderboards and the targets read; ``where`` may filter on ``Staff`` (the clerk)."""
+    rows = session.execute(
+        select(by, func.count(), func.coalesce(func.sum(Attribution.sales_fen), 0),
+               func.coalesce(func.sum(_refund_share(Attribution.sales_fen)), 0))
+        .select_from(Attribution).join(Order, Order.id == Attribution.order_id)
+        .join(Staff, Staff.id == Attribution.clerk_id)
+        .where(Attribution.period == period, *where).group_by(by))
+    return {key: (int(n), int(gross), int(refunded)) for key, n, gross, refunded in rows}
 
 
 def _settled_clause(closed: set[str]) -> Any:
@@ -91,7 +107,7 @@ def explain(kind: str, rule: CommissionRule | None, base_fen: int, explanation: 
 
 def clerk_month(session: Session, clerk: Staff, period: str, now: dt.datetime) -> dict[str, Any]:
     """GET /api/v1/commission: today, the month (pending vs settled), rank, orders and why."""
-    tz = brand_timezone()
+    tz = brand_timezone_name()
     closed = closed_periods(session)
     start, end = month_bounds(period, tz)
     day_start, day_end = day_bounds(now, tz)
@@ -102,11 +118,7 @@ def clerk_month(session: Session, clerk: Staff, period: str, now: dt.datetime) -
         .select_from(CommissionEntry).outerjoin(Order, Order.id == CommissionEntry.order_id)
         .where(CommissionEntry.clerk_id == clerk.id, CommissionEntry.period == period)).one()
     month_commission, settled = int(entry_sums[0]), int(entry_sums[1])
-    sales = session.execute(
-        select(func.count(), func.coalesce(func.sum(Attribution.sales_fen), 0),
-               func.coalesce(func.sum(_refund_share(Attribution.sales_fen)), 0))
-        .select_from(Attribution).join(Order, Order.id == Attribution.order_id)
-        .where(Attribution.clerk_id == clerk.id, Attribution.period == period)).one()
+    sales = attributed_sales(session, period, Attribution.clerk_id == clerk.id).get(clerk.id, (0, 0, 0))
     today_sales = session.scalar(
         select(func.coalesce(func.sum(Attribution.sales_fen), 0)).join(Order, Order.id == Attribution.order_id)
         .where(Attribution.clerk_id == clerk.id, Order.paid_at >= day_start, Order.paid_at < day_end))
@@ -208,11 +220,7 @@ def leaderboard(session: Session, staff: Staff, period: str) -> dict[str, Any]:
         select(CommissionEntry.clerk_id, func.sum(CommissionEntry.amount_fen))
         .join(Staff, Staff.id == CommissionEntry.clerk_id)
         .where(CommissionEntry.period == period, *store_filter).group_by(CommissionEntry.clerk_id)).all())
-    sales = {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in session.execute(
-        select(Attribution.clerk_id, func.count(), func.sum(Attribution.sales_fen),
-               func.sum(_refund_share(Attribution.sales_fen)))
-        .join(Order, Order.id == Attribution.order_id).join(Staff, Staff.id == Attribution.clerk_id)
-        .where(Attribution.period == period, *store_filter).group_by(Attribution.clerk_id)).all()}
+    sales = attributed_sales(session, period, *store_filter)
     clerk_ids = set(commission) | set(sales)
     people = {s.id: s for s in session.scalars(select(Staff).where(
         (Staff.id.in_(clerk_ids)) | ((Staff.role == Role.clerk) & Staff.active.is_(True)

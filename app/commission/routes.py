@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from app import csv_export, db
+from app import audit, csv_export, db
 from app.auth import current_staff, staff_required
-from app.commission import actions, queries
+from app.commission import ledger, periods, queries, rules
 from app.params import MAX_ID, parse_int
+from app.targets.progress import progress
+from app.config import brand_timezone_name
 from app.errors import Invalid, NotFound
 from assistant.attribution import month_of_time
 from models import CommissionPeriod, CommissionRule, Role, Staff, utcnow
@@ -16,11 +18,12 @@ from models import CommissionPeriod, CommissionRule, Role, Staff, utcnow
 bp = Blueprint("commission", __name__, url_prefix="/api/v1/commission")
 
 
-def _period() -> str:
+def requested_period() -> str:
+    """``?period=YYYY-MM``, or the current month in the brand's timezone."""
     period = request.args.get("period")
     if period is None:
-        return month_of_time(utcnow(), actions.brand_timezone())
-    if not actions._valid_period(period):
+        return month_of_time(utcnow(), brand_timezone_name())
+    if not periods.valid_period(period):
         raise Invalid("invalid period", {"period": "YYYY-MM, e.g. 2026-11"})
     return period
 
@@ -49,13 +52,14 @@ def _body() -> dict:
 def earnings():
     s = db.session()
     clerk = _clerk_in_scope(s, current_staff(), request.args.get("clerk_id"))
-    return jsonify(queries.clerk_month(s, clerk, _period(), utcnow()))
+    period, now = requested_period(), utcnow()
+    return jsonify({**queries.clerk_month(s, clerk, period, now), **progress(s, clerk, period, now)})
 
 
 @bp.get("/leaderboard")
 @staff_required(Role.manager, Role.hq)
 def leaderboard():
-    return jsonify(queries.leaderboard(db.session(), current_staff(), _period()))
+    return jsonify(queries.leaderboard(db.session(), current_staff(), requested_period()))
 
 
 def _statement_lines():
@@ -63,30 +67,31 @@ def _statement_lines():
     staff = current_staff()
     raw = request.args.get("clerk_id")
     clerk_id = _clerk_in_scope(s, staff, raw).id if raw is not None else None
-    return queries.statement(s, staff, _period(), clerk_id)
+    return queries.statement(s, staff, requested_period(), clerk_id)
 
 
 @bp.get("/statement")
 @staff_required()
 def statement():
     lines = _statement_lines()
-    return jsonify({"period": _period(), "lines": lines, "total": queries.statement_total(lines)})
+    return jsonify({"period": requested_period(), "lines": lines, "total": queries.statement_total(lines)})
 
 
 @bp.get("/statement.csv")
 @staff_required()
 def statement_csv():
     lines = _statement_lines()
-    return csv_export.download(f"commission-{_period()}.csv", queries.STATEMENT_COLUMNS,
-                               ([line[c] for c in queries.STATEMENT_COLUMNS] for line in lines))
+    return csv_export.download(f"commission-{requested_period()}.csv", queries.STATEMENT_COLUMNS,
+                               ([line[c] for c in queries.STATEMENT_COLUMNS] for line in lines),
+                               report="statement", store_id=current_staff().store_id)
 
 
 @bp.get("/rules")
 @staff_required(Role.manager, Role.hq)
 def list_rules():
-    rules = db.session().scalars(select(CommissionRule).order_by(CommissionRule.effective_from.desc(),
-                                                                 CommissionRule.id.desc()))
-    return jsonify({"rules": [queries.rule_json(r) for r in rules]})
+    rows = db.session().scalars(select(CommissionRule).order_by(CommissionRule.effective_from.desc(),
+                                                                CommissionRule.id.desc()))
+    return jsonify({"rules": [queries.rule_json(r) for r in rows]})
 
 
 @bp.post("/rules")
@@ -94,8 +99,9 @@ def list_rules():
 def create_rule():
     body = _body()
     with db.transaction() as s:
-        rule = actions.create_rule(s, current_staff(), body)
+        rule = rules.create_rule(s, current_staff(), body)
         out = queries.rule_json(rule)
+        audit.record(s, "rule_created", current_staff(), subject=("rule", rule.id), name=rule.name)
     return jsonify(out), 201
 
 
@@ -104,8 +110,9 @@ def create_rule():
 def replace_rule(rule_id: int):
     body = _body()
     with db.transaction() as s:
-        rule = actions.replace_rule(s, current_staff(), rule_id, body)
+        rule = rules.replace_rule(s, current_staff(), rule_id, body)
         out = queries.rule_json(rule)
+        audit.record(s, "rule_replaced", current_staff(), subject=("rule", rule_id), name=rule.name, new_rule=rule.id)
     return jsonify(out), 201
 
 
@@ -113,7 +120,9 @@ def replace_rule(rule_id: int):
 @staff_required(Role.hq)
 def end_rule(rule_id: int):
     with db.transaction() as s:
-        out = queries.rule_json(actions.end_rule(s, current_staff(), rule_id))
+        rule = rules.end_rule(s, current_staff(), rule_id)
+        out = queries.rule_json(rule)
+        audit.record(s, "rule_ended", current_staff(), subject=("rule", rule_id), name=rule.name)
     return jsonify(out)
 
 
@@ -126,7 +135,7 @@ def form_choices():
 @bp.get("/attribution")
 @staff_required(Role.manager, Role.hq)
 def get_attribution():
-    return jsonify({"attribution": actions.attribution_config(db.session())})
+    return jsonify({"attribution": rules.attribution_config(db.session())})
 
 
 @bp.put("/attribution")
@@ -134,7 +143,9 @@ def get_attribution():
 def put_attribution():
     body = _body()
     with db.transaction() as s:
-        config = actions.set_attribution_config(s, current_staff(), body)
+        config = rules.set_attribution_config(s, current_staff(), body)
+        audit.record(s, "attribution_changed", current_staff(), subject=("setting", "attribution"),
+                     **{k: v for k, v in config.items() if isinstance(v, (str, int, float, bool))})
     return jsonify({"attribution": config})
 
 
@@ -151,8 +162,9 @@ def list_periods():
 def close_period():
     body = _body()
     with db.transaction() as s:
-        row = actions.close_period(s, current_staff(), body.get("period"))
+        row = periods.close_period(s, current_staff(), body.get("period"))
         out = {"period": row.period, "closed_at": row.closed_at.isoformat(), "closed_by": row.closed_by}
+        audit.record(s, "period_closed", current_staff(), subject=("period", row.period), month=row.period)
     return jsonify(out), 201
 
 
@@ -161,9 +173,12 @@ def close_period():
 def adjust():
     body = _body()
     with db.transaction() as s:
-        entry = actions.adjust(s, current_staff(), clerk_id=body.get("clerk_id"), amount=body.get("amount"),
+        entry = ledger.adjust(s, current_staff(), clerk_id=body.get("clerk_id"), amount=body.get("amount"),
                                reason=body.get("reason"), order_id=body.get("order_id"),
                                idempotency_key=body.get("idempotency_key"))
         out = {"id": entry.id, "clerk_id": entry.clerk_id, "amount": queries.yuan(entry.amount_fen),
                "period": entry.period, "reason": entry.explanation, "order_id": entry.order_id}
+        audit.record(s, "adjustment_added", current_staff(), subject=("commission_entry", entry.id),
+                     store_id=s.get(Staff, entry.clerk_id).store_id, clerk=audit.staff_name(s.get(Staff, entry.clerk_id)),
+                     amount=f"¥{out['amount']}", reason=entry.explanation, month=entry.period)
     return jsonify(out), 201

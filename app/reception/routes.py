@@ -5,7 +5,7 @@ import datetime as dt
 
 from flask import Blueprint, jsonify, request
 
-from app import db
+from app import audit, db
 from app.auth import current_staff, staff_required
 from app.config import brand_timezone
 from app.console import serialize
@@ -14,7 +14,7 @@ from app.params import body_id
 from app.reception.figures import service_figures
 from app.reception import preferences
 from app.reception.pools import claim, transfer
-from models import Role, clock
+from models import Role, Staff, Store, clock
 
 bp = Blueprint("reception", __name__, url_prefix="/api/v1")
 MAX_DAYS = 92
@@ -46,11 +46,18 @@ def transfer_conversation(conversation_id: int):
     if not isinstance(note, str):
         raise Invalid("invalid note", {"note": "must be text"})
     with db.transaction() as s:
-        conv = transfer(s, current_staff(), conversation_id,
-                        clerk_id=body_id(data, "clerk_id", required=False),
-                        store_id=body_id(data, "store_id", required=False), note=note)
+        to_clerk, to_store = body_id(data, "clerk_id", required=False), body_id(data, "store_id", required=False)
+        conv = transfer(s, current_staff(), conversation_id, clerk_id=to_clerk, store_id=to_store, note=note)
+        audit.record(s, "conversation_transferred", current_staff(), subject=("conversation", conversation_id),
+                     store_id=conv.store_id, to=_recipient(s, to_clerk, to_store), customer_id=conv.customer_id)
         body = _conversation_body(s, conv)
     return jsonify({"conversation": body})
+
+
+def _recipient(s, clerk_id: int | None, store_id: int | None) -> str:
+    if clerk_id is not None:
+        return audit.staff_name(s.get(Staff, clerk_id))
+    return s.get(Store, store_id).name
 
 
 def _day(name: str, default: dt.date) -> dt.date:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
-from app import db, realtime
+from app import audit, db, realtime
 from app.auth import current_staff, staff_required
 from app.db import after_commit
 from app.errors import Forbidden, Invalid, NotFound
@@ -80,6 +80,8 @@ def add_staff():
     with db.transaction() as s:
         staff = create_staff(s, username=username, display_name=display_name, password=password,
                              role=Role(role), store_id=store_id, external_id=data.get("external_id") or None)
+        audit.record(s, "staff_added", actor, subject=("staff", staff.id), store_id=staff.store_id,
+                     username=staff.username, role=staff.role.value)
         body = staff_json(staff, 0)
     return jsonify({"staff": body}), 201
 
@@ -103,6 +105,8 @@ def handover(staff_id: int):
     _managed(actor, s.get(Staff, to))
     with db.transaction() as tx:
         result = hand_over_followers(tx, staff_id, to)
+        audit.record(tx, "followers_handed_over", actor, subject=("staff", staff_id),
+                     store_id=tx.get(Staff, staff_id).store_id, to=audit.staff_name(tx.get(Staff, to)), moved=result.moved)
     return jsonify({"from_clerk_id": result.from_clerk_id, "to_clerk_id": result.to_clerk_id,
                     "moved": result.moved, "owners": result.owners})
 
@@ -126,6 +130,8 @@ def deactivate(staff_id: int):
     with db.transaction() as tx:
         moved = hand_over_followers(tx, staff_id, to).moved if to is not None else 0
         staff = deactivate_staff(tx, staff_id)
+        audit.record(tx, "staff_deactivated", actor, subject=("staff", staff_id), store_id=staff.store_id,
+                     username=staff.username, to=audit.staff_name(tx.get(Staff, to)) if to is not None else None, moved=moved)
         body = staff_json(staff, 0)
         after_commit(tx, lambda: realtime.socketio.emit(
             SESSION_ENDED, {}, to=realtime.clerk_room(staff_id), namespace=realtime.NAMESPACE))

@@ -57,7 +57,7 @@
   const main = el("main", { class: "page" });
 
   function sortedPages() {
-    return [...pages.values()].filter((p) => !p.hidden).sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
+    return [...pages.values()].filter((p) => !p.hidden && (!p.roles || (ctx.me && p.roles.includes(ctx.me.role)))).sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
   }
 
   function renderNav() {
