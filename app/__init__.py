@@ -18,9 +18,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.config["DATABASE_URL"] = config_module.normalise_database_url(config["DATABASE_URL"])
 
     # Infrastructure first, then the domain areas, then the web shell and CLI.
-    from app import auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, params, realtime, web
-    from app import (care, channels, commission, console, contact, coupons, customers, dashboard, demo, drafts,
-                     followers, ingest, links, messaging, model, reception, staff, today)
+    from app import audit, auth, cli, counters, db, errors, health, hooks, i18n, jobs, logs, params, realtime, web
+    from app import (care, channels, coach, commission, console, contact, coupons, customers, dashboard, demo, drafts,
+                     followers, ingest, links, messaging, model, reception, staff, targets, today)
 
     logs.init_app(app)
     errors.init_app(app)
@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     hooks.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
+    audit.init_app(app)
     realtime.init_app(app)
     counters.init_app(app)
     jobs.init_app(app)
@@ -45,9 +46,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     followers.init_app(app)
     care.init_app(app)
     commission.init_app(app)
+    targets.init_app(app)
     links.init_app(app)
     model.init_app(app)
     today.init_app(app)
+    coach.init_app(app)
 
     console.init_app(app)
     dashboard.init_app(app)

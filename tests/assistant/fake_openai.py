@@ -46,6 +46,11 @@ class FakeChatServer:
     def raw(self, content: str) -> None:
         self.steps.append(("content", content, 0.0))
 
+    def tool_calls(self, *calls: tuple[str, Any]) -> None:
+        """The model asks for tools: (name, arguments) pairs; arguments a dict, or a raw string."""
+        self.steps.append(("tools", [(name, args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
+                                     for name, args in calls], 0.0))
+
     def status(self, code: int) -> None:
         self.steps.append(("status", code, 0.0))
 
@@ -64,11 +69,15 @@ class FakeChatServer:
         if kind == "status":
             body = {"error": {"message": f"scripted {value}", "type": "server_error", "code": str(value)}}
             return Response(json.dumps(body), status=value, mimetype="application/json")(environ, start_response)
+        message: dict[str, Any] = {"role": "assistant", "content": value}
+        if kind == "tools":
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"call_{len(self.requests)}_{i}", "type": "function", "function": {"name": name, "arguments": args}}
+                for i, (name, args) in enumerate(value)]}
         completion = {
             "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 1_790_000_000,
             "model": "fake-model",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": value}}],
+            "choices": [{"index": 0, "finish_reason": "tool_calls" if kind == "tools" else "stop", "message": message}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
         }
         return Response(json.dumps(completion), mimetype="application/json")(environ, start_response)

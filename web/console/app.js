@@ -31,9 +31,9 @@
     get locale() { return core.locale; },
     get online() { return realtime.online; },
     // Only clerks chat with their followers; managers and head office get the profile.
-    openChat(customerId) {
+    openChat(customerId, draft) {
       if (ctx.me && ctx.me.role !== "clerk") core.profileSheet(ctx, customerId);
-      else navigate("messages", { customerId });
+      else navigate("messages", { customerId, draft });
     },
     openCustomer(customerId) { core.profileSheet(ctx, customerId); },
     navigate,
@@ -124,6 +124,10 @@
         "aria-label": t(realtime.online ? "console.online" : "console.offline"), title: t(realtime.online ? "console.online" : "console.offline") }),
       el("button", { class: "link lang", type: "button", "data-locale": other, lang: other, onclick: () => switchLocale(other) },
         other === "en" ? "EN" : "中文"),
+      screens.has("coach") && ctx.me && ctx.me.role === "clerk" ? el("button", {
+        class: "link coach-open", type: "button", "aria-label": t("coach.title"), title: t("coach.title"),
+        "aria-current": shell.active === "coach" ? "page" : null, onclick: () => navigate("coach"),
+      }, t("coach.title")) : null,
       screens.has("settings") ? el("button", {
         class: "link settings", type: "button", "aria-label": t("console.settings"), title: t("console.settings"),
         "aria-current": settingsOpen ? "page" : null, onclick: () => navigate("settings"),

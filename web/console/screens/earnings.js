@@ -1,6 +1,7 @@
 "use strict";
 /* 业绩 Earnings: what the clerk earned today and this month, pending vs settled, their rank in
- * the store, and each attributed order with why it is theirs and the rule behind every fen.
+ * the store, the month's target (achieved / target, the gap, days left and the pace needed per
+ * day), and each attributed order with why it is theirs and the rule behind every fen.
  *
  * "commission.earned" arrives the moment an order is attributed (or refunded, or adjusted): the
  * shell shows its message as a toast ("你刚赚了 ¥12.80") and this screen reloads its numbers, so
@@ -38,6 +39,40 @@
           el("div", { class: "muted" }, o.rule_label))));
   }
 
+  /** Achieved against the month's target: every figure is the server's (GET /api/v1/commission). */
+  function targetCard(ctx, data) {
+    const { el, t } = ctx;
+    const box = { class: "month-target", style: { margin: "8px 12px 0", background: "var(--card, #fff)", borderRadius: "10px", padding: "10px 12px" } };
+    if (data.target == null) {
+      return el("section", box, el("div", { class: "muted" }, t("targets.title")),
+        el("p", { class: "target-none" }, t("targets.no_target")),
+        el("div", { class: "muted" }, `${t("targets.achieved")} ${ctx.yuan(data.achieved)}`));
+    }
+    const pct = Math.round((data.attainment || 0) * 100);
+    const reached = data.gap === "0.00";
+    let pace;
+    if (reached) pace = t("targets.reached");
+    else if (!data.days_left) pace = t("targets.month_over");
+    else pace = t("targets.pace_line", { days: data.days_left, pace: data.pace_per_day });
+    return el("section", box,
+      el("div", { style: { display: "flex", justifyContent: "space-between", alignItems: "baseline" } },
+        el("span", { class: "muted" }, t("targets.title")),
+        el("span", { class: "muted" }, `${t("targets.attainment")} ${pct}%`)),
+      el("div", { class: "target-achieved" },
+        el("strong", { style: { fontSize: "20px" } }, ctx.yuan(data.achieved)),
+        el("span", { class: "muted" }, ` / ${ctx.yuan(data.target)}`)),
+      el("div", { class: "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(Math.min(pct, 100)),
+        style: { height: "8px", borderRadius: "4px", background: "var(--bg, #eee)", overflow: "hidden", margin: "6px 0" } },
+      el("span", { style: { display: "block", height: "100%", width: `${Math.min(pct, 100)}%`, background: reached ? "var(--green, #1e8e3e)" : "var(--accent, #b8322a)" } })),
+      el("div", { style: { display: "flex", justifyContent: "space-between", gap: "8px", flexWrap: "wrap" } },
+        el("strong", { class: "target-gap" }, reached ? "" : `${t("targets.gap")} ${ctx.yuan(data.gap)}`),
+        el("span", { class: "target-pace muted" }, pace)),
+      // Short of the target with days left: the assistant picks whom to contact to close the gap.
+      !reached && data.days_left && ctx.me && ctx.me.role === "clerk" ? el("button", {
+        type: "button", class: "ghost ask-coach", style: { width: "100%", marginTop: "8px", minHeight: "44px" },
+        onclick: () => ctx.navigate("coach", { question: t("coach.q.plan") }) }, t("coach.ask_plan")) : null);
+  }
+
   async function load(root, ctx) {
     const { el, t } = ctx;
     const period = state.period || ctx.period();
@@ -54,6 +89,7 @@
     root.replaceChildren(...[
       el("div", { class: "chat-head" }, el("strong", {}, t("commission.title")), picker,
         el("span", { class: `pill ${data.closed ? "on" : ""}` }, t(data.closed ? "commission.closed" : "commission.open"))),
+      targetCard(ctx, data),
       el("div", { class: "stats", style: { display: "flex", flexWrap: "wrap", gap: "8px", padding: "8px 12px" } },
         stat(ctx, `${t("commission.today")} · ${t("commission.commission")}`, ctx.yuan(data.today.commission),
           `${t("commission.sales")} ${ctx.yuan(data.today.sales)}`),

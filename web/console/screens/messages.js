@@ -259,7 +259,7 @@
     await renderChat(state.root, ctx, conversationId);
   }
 
-  async function renderChat(root, ctx, conversationId) {
+  async function renderChat(root, ctx, conversationId, draft) {
     const logEl = ctx.el("div", { class: "chat-log", role: "log", "aria-live": "polite" });
     const olderButton = ctx.el("button", { type: "button", class: "ghost more", hidden: true }, ctx.t("messages.older"));
     const chat = { conv: { id: conversationId }, logEl, olderButton, byId: new Map(), byClient: new Map(), oldestId: null, more: false };
@@ -291,6 +291,11 @@
       : readOnly ? ctx.el("div", { class: "composer" }, ctx.el("p", { class: "muted" }, ctx.t("messages.read_only")))
         : window.DaogouComposer.build(ctx, chat, { queueSend, productCard });
     root.replaceChildren(ctx.el("div", { class: "chat", "data-conversation": chat.conv.id }, head, logEl, composer));
+    const box = composer.querySelector("textarea");
+    if (draft && box) {  // a draft handed over (the assistant's 发消息): ready to send or change
+      box.value = draft;
+      box.dispatchEvent(new Event("input"));
+    }
     logEl.scrollTop = logEl.scrollHeight;
   }
 
@@ -413,7 +418,8 @@
       const c = state.conversations.get(m.conversation_id) || merged;
       ctx.notify(ctx.t("messages.notify_title", { name: (c.customer && c.customer.name) || "" }), preview(ctx, m), `conv-${m.conversation_id}`);
     }
-    if (m.direction === "in" && !open && (!ctx.screenActive || !ctx.screenActive("messages"))) {
+    // A staff-only note (type "event": "王女士 看了你发的商品页") is toasted by its own live event.
+    if (m.direction === "in" && m.type !== "event" && !open && (!ctx.screenActive || !ctx.screenActive("messages"))) {
       const c = state.conversations.get(m.conversation_id) || merged;
       ctx.toast(ctx.t("messages.new_message", { name: (c.customer && c.customer.name) || "", text: m.type === "text" ? m.body.slice(0, 40) : ctx.t("messages.image_sent") }));
     }
@@ -529,7 +535,7 @@
       state.root = root;
       if (params && params.customerId) {
         const opened = await ctx.api("/api/v1/conversations", { method: "POST", body: { customer_id: params.customerId } });
-        await renderChat(root, ctx, opened.conversation.id);
+        await renderChat(root, ctx, opened.conversation.id, params.draft);
         return;
       }
       if (params && params.conversationId) {
