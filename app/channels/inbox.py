@@ -26,21 +26,32 @@ log = logging.getLogger("daogou.channels")
 MAX_BATCH = 200
 WAIT_SECONDS = 10.0  # a caller never waits longer than the vendor would
 
+# A callback's events, its answer (the counts, once committed) and "all its after-commit work is done".
+Item = tuple[Connector, list[InboundEvent], Future, threading.Event]
+
 
 class Inbox:
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.queue: queue.Queue[tuple[Connector, list[InboundEvent], Future]] = queue.Queue()
+        self.queue: queue.Queue[Item] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._lock = threading.Lock()
 
     def submit(self, connector: Connector, events: list[InboundEvent]) -> Counter:
-        """Store one callback's events; return once they are committed (or raise)."""
+        """Store one callback's events; return once they are committed (or raise).
+
+        With jobs run in-line (``JOBS_MODE=sync``: tests, one-off scripts) the caller also waits
+        for the work after the commit, so that what a callback causes has happened when it returns;
+        the vendor's deadline still applies to the commit alone."""
         self._ensure_writer()
         done: Future = Future()
-        self.queue.put((connector, events, done))
-        return done.result(timeout=WAIT_SECONDS)
+        settled = threading.Event()
+        self.queue.put((connector, events, done, settled))
+        counts = done.result(timeout=WAIT_SECONDS)
+        if jobs.runner(self.app).mode == "sync":
+            settled.wait()
+        return counts
 
     def _ensure_writer(self) -> None:
         if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
@@ -60,15 +71,19 @@ class Inbox:
                         batch.append(self.queue.get_nowait())
                     except queue.Empty:
                         break
-                self._write(batch)
+                try:
+                    self._write(batch)
+                finally:
+                    for item in batch:
+                        item[3].set()
 
-    def _write(self, batch: list[tuple[Connector, list[InboundEvent], Future]]) -> None:
+    def _write(self, batch: list[Item]) -> None:
         """Commit the whole batch at once; if that fails, each callback alone, so that one bad
         callback fails only its own caller (who answers 500, and the vendor retries)."""
         try:
             self._commit(batch)
         except Exception as exc:  # noqa: BLE001 — any failure: fall back to one transaction each
-            if all(done.done() for _, _, done in batch):
+            if all(item[2].done() for item in batch):
                 # Stored and answered; what failed is follow-up work after the commit (a push, a job).
                 log.exception("work after storing a callback failed", extra={"channel": batch[0][0].kind})
                 return
@@ -80,18 +95,18 @@ class Inbox:
                 self._write([item])
 
     @staticmethod
-    def _commit(batch: list[tuple[Connector, list[InboundEvent], Future]]) -> None:
+    def _commit(batch: list[Item]) -> None:
         results: list[Counter] = []
 
         def answer() -> None:
-            for (_, _, done), counts in zip(batch, results):
-                done.set_result(counts)
+            for item, counts in zip(batch, results):
+                item[2].set_result(counts)
 
         with db.transaction() as s:
             # The first thing after the commit: the vendors hear back. Pushes to consoles, jobs
             # (in the embedded mode they may run right here) and anything slow come after it.
             db.after_commit(s, answer)
-            for connector, events, _ in batch:
+            for connector, events, _, _ in batch:
                 results.append(accept_events(s, connector, events))
                 for event in events:
                     if event.kind == "sync":  # 微信客服: fetch the messages after the commit

@@ -93,6 +93,8 @@ def probes() -> list[Probe]:
         P("GET", "/api/v1/offers", STAFF), P("PUT", "/api/v1/offers", {HQ}, json={}),
         P("GET", "/api/v1/channels/kinds", STAFF), P("GET", "/api/v1/segments/fields", STAFF),
         P("GET", "/api/v1/reception/figures", STAFF),
+        P("POST", "/api/v1/assistant/ask", CLERKS, json={"question": "这个月还差多少？"},
+          note="each clerk asks about their own book"),
         P("POST", "/api/v1/links", STAFF | {TOKEN}, json={}),
         # Care tasks
         P("GET", "/api/v1/tasks", STAFF), P("POST", "/api/v1/tasks", {HQ}, json={}),
@@ -117,6 +119,11 @@ def probes() -> list[Probe]:
         P("GET", "/api/v1/commission/rules", MANAGERS | {HQ}), P("POST", "/api/v1/commission/rules", {HQ}, json={}),
         P("PUT", "/api/v1/commission/rules/{rule}", {HQ}, json={}),
         P("DELETE", "/api/v1/commission/rules/{rule}", {HQ}, consumes=True),
+        # Monthly targets: everyone reads their own scope; managers (their store) and head office set them
+        P("GET", "/api/v1/targets", STAFF), P("GET", "/api/v1/targets?period=2026-11", STAFF),
+        P("PUT", "/api/v1/targets", MANAGERS | {HQ}, json={}),
+        P("PUT", "/api/v1/targets", {M1, HQ}, json={"period": "2026-11", "targets": [{"clerk": A1, "amount": "5000.00"}]},
+          note="a target for a1: their store's manager and head office; m2 is refused (403)"),
         # Head office and the store manager
         P("GET", "/api/v1/dashboard", MANAGERS | {HQ}),
         P("GET", "/api/v1/staff", MANAGERS | {HQ}), P("POST", "/api/v1/staff", MANAGERS | {HQ}, json={}),
@@ -144,6 +151,7 @@ def probes() -> list[Probe]:
         P("GET", "/api/v1/links/products", MANAGERS | {HQ}), P("GET", "/api/v1/links/settings", MANAGERS | {HQ}),
         P("PUT", "/api/v1/links/settings", {HQ}, json={}),
         P("GET", "/api/v1/coupon-form", {HQ}),
+        P("GET", "/api/v1/audit", {HQ}),
         # The integrator's API (a bearer token; head office's screens use it signed in)
         *[P("POST", f"/api/v1/{kind}", {HQ, TOKEN}, json={}) for kind in ("customers", "orders", "products", "stores")],
         P("GET", "/api/v1/coupon-templates", {HQ, TOKEN}), P("POST", "/api/v1/coupon-templates", {HQ, TOKEN}, json={}),

@@ -13,7 +13,7 @@ from tests.app.reception.test_pools import OA, post, text_from
 from tests.connectors.wechat_crypto import AES_KEY, TOKEN
 
 WECOM = {"corpid": "ww1a2b3c4d5e6f7a8b", "secret": "app-secret", "token": TOKEN, "encoding_aes_key": AES_KEY,
-         "timeout": "0.3", "agentid": "1000002"}
+         "timeout": "5", "agentid": "1000002"}
 
 
 @pytest.fixture

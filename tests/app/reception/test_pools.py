@@ -17,11 +17,12 @@ from models import clock
 from models import (ConsoleEvent, Conversation, FollowerBinding, InboundReceipt, Message, OutboxEntry, Role,
                     ServiceWait)
 from tests import factories as f
+from tests.conftest import signed_in
 from tests.connectors.wechat_crypto import TOKEN, plain_query
 
 ORIGINAL_ID = "gh_3f5a1c9e2b7d"
 OA = {"appid": "wx5c3a8f9e1d2b4a6c", "secret": "app-secret", "token": TOKEN, "original_id": ORIGINAL_ID,
-      "timeout": "0.3", "template_id": ""}
+      "timeout": "5", "template_id": ""}
 
 
 def text_from(openid: str, body: str, msg_id: int) -> InboundRequest:
@@ -54,14 +55,6 @@ def brand(app, db, add_channel, wechat):
             "wang": wang.id}
 
 
-def login(app, username: str):
-    c = app.test_client()
-    resp = c.post("/auth/login", json={"username": username, "password": "demo"})
-    assert resp.status_code == 200, resp.get_json()
-    c.environ_base["HTTP_X_CSRF_TOKEN"] = resp.get_json()["csrf_token"]
-    return c
-
-
 def pool_of(client) -> list[dict]:
     return client.get("/api/v1/conversations?pool=1").get_json()["conversations"]
 
@@ -74,8 +67,8 @@ def test_an_unowned_customer_reaches_their_store_pool_is_claimed_once_and_answer
         assert receipt.outcome == "pooled" and conv.clerk_id is None and conv.store_id == brand["jingan"]
         rooms = set(s.scalars(select(ConsoleEvent.room).where(ConsoleEvent.name == "message.created")))
         assert rooms == {f"pool:{brand['jingan']}", "hq"}
-    a1, a2, x1 = login(app, "a1"), login(app, "a2"), login(app, "x1")
-    mgr, hq = login(app, "mgr"), login(app, "hq1")
+    a1, a2, x1 = signed_in(app, "a1"), signed_in(app, "a2"), signed_in(app, "x1")
+    mgr, hq = signed_in(app, "mgr"), signed_in(app, "hq1")
     assert [c["customer"]["name"] for c in pool_of(a1)] == ["王女士"]
     assert pool_of(x1) == []  # another store's clerk does not see it
     assert len(pool_of(mgr)) == 1 and len(pool_of(hq)) == 1
@@ -113,7 +106,7 @@ def test_concurrent_claims_have_exactly_one_winner(app, client, db, brand):
     assert post(client, text_from("o-wang", "在吗", 3)).status_code == 200
     with db.Session() as s:
         conv_id = s.scalar(select(Conversation.id))
-    clients = [login(app, name) for name in ("a1", "a2", "mgr")]
+    clients = [signed_in(app, name) for name in ("a1", "a2", "mgr")]
     with cf.ThreadPoolExecutor(3) as pool:
         results = list(pool.map(lambda c: c.post(f"/api/v1/conversations/{conv_id}/claim"), clients))
     codes = sorted(r.status_code for r in results)
@@ -127,8 +120,8 @@ def test_a_customer_nobody_knows_goes_to_head_office_pool(app, client, db, brand
     with db.Session() as s:
         conv = s.scalars(select(Conversation).where(Conversation.customer_id != brand["wang"])).one()
         assert conv.clerk_id is None and conv.store_id is None
-    assert pool_of(login(app, "a1")) == []
-    assert [c["last_message_preview"] for c in pool_of(login(app, "hq1"))] == ["你们周末营业吗"]
+    assert pool_of(signed_in(app, "a1")) == []
+    assert [c["last_message_preview"] for c in pool_of(signed_in(app, "hq1"))] == ["你们周末营业吗"]
 
 
 def test_the_pool_can_hand_out_conversations_least_open_first_up_to_a_cap(app, client, db, brand, add_channel, wechat):
@@ -146,7 +139,7 @@ def test_the_pool_can_hand_out_conversations_least_open_first_up_to_a_cap(app, c
 
 def test_a_transfer_moves_the_thread_with_a_note(app, client, db, brand):
     post(client, text_from("o-wang", "这款还有货吗", 5))
-    a1, mgr = login(app, "a1"), login(app, "mgr")
+    a1, mgr = signed_in(app, "a1"), signed_in(app, "mgr")
     conv_id = pool_of(a1)[0]["id"]
     a1.post(f"/api/v1/conversations/{conv_id}/claim")
     moved = a1.post(f"/api/v1/conversations/{conv_id}/transfer", json={"clerk_id": brand["a2"], "note": "她要的色号在小静那"})
@@ -155,7 +148,7 @@ def test_a_transfer_moves_the_thread_with_a_note(app, client, db, brand):
     assert mgr.post(f"/api/v1/conversations/{conv_id}/transfer", json={"clerk_id": brand["x1"]}).status_code == 403
     bad = mgr.post(f"/api/v1/conversations/{conv_id}/transfer", json={"note": "x"})
     assert bad.status_code == 422 and "to" in bad.get_json()["fields"]
-    messages = login(app, "a2").get(f"/api/v1/conversations/{conv_id}/messages").get_json()["messages"]
+    messages = signed_in(app, "a2").get(f"/api/v1/conversations/{conv_id}/messages").get_json()["messages"]
     assert messages[-1]["type"] == "note" and "她要的色号在小静那" in messages[-1]["body"]
     with db.Session() as s:  # she went with the thread: 小静 owns her now, 小安 no longer
         owners = s.execute(select(FollowerBinding.clerk_id, FollowerBinding.is_owner, FollowerBinding.ended_at)
@@ -163,7 +156,7 @@ def test_a_transfer_moves_the_thread_with_a_note(app, client, db, brand):
     assert [(c, o, e is None) for c, o, e in owners] == [(brand["a1"], False, False), (brand["a2"], True, True)]
     to_pool = mgr.post(f"/api/v1/conversations/{conv_id}/transfer", json={"store_id": brand["xuhui"]})
     assert to_pool.status_code == 200 and to_pool.get_json()["conversation"]["pooled"]
-    assert [c["id"] for c in pool_of(login(app, "x1"))] == [conv_id]
+    assert [c["id"] for c in pool_of(signed_in(app, "x1"))] == [conv_id]
     assert post(client, text_from("o-wang", "还在吗", 7)).status_code == 200  # her next words join that thread
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(Conversation)) == 1
@@ -227,29 +220,25 @@ def _connector(kind: str):
     return connector_class(kind)("test", {})
 
 
-def test_the_vendor_hears_back_before_slow_work_after_the_commit(app, client, db, brand):
-    """Ack first: what runs after the commit (a job, a push; in the embedded mode they may run
-    on the writer thread) never keeps the vendor waiting for its answer."""
-    from app import hooks, jobs
+def test_the_vendor_hears_back_before_slow_work_after_the_commit(app_factory, db, brand):
+    """Ack first: what runs after the commit on the writer thread (pushes to consoles; jobs, when
+    they run in-line) never keeps the vendor waiting for its answer."""
+    from app import db as app_db
+    from app import hooks
 
-    release = threading.Event()
-    started = threading.Event()
+    served = app_factory(JOBS_MODE="thread")
+    release, started = threading.Event(), threading.Event()
 
-    def slow_follow_up(session, message_id, customer_id, **_kw):
-        jobs.enqueue_after_commit(session, _wait_for, started, release)
+    def slow_push(session, message_id, customer_id, **_kw):
+        app_db.after_commit(session, lambda: (started.set(), release.wait(30)))
 
-    hooks.subscribe(app, hooks.MESSAGE_RECEIVED, slow_follow_up)
+    hooks.subscribe(served, hooks.MESSAGE_RECEIVED, slow_push)
     try:
         with cf.ThreadPoolExecutor(1) as pool:
-            answer = pool.submit(post, client, text_from("o-wang", "在吗", 90))
-            assert started.wait(10), "the follow-up work never ran"
-            assert answer.result(timeout=5).status_code == 200  # answered while the follow-up still runs
+            answer = pool.submit(post, served.test_client(), text_from("o-wang", "在吗", 90))
+            assert started.wait(10), "the work after the commit never ran"
+            assert answer.result(timeout=5).status_code == 200  # answered while that work still runs
     finally:
         release.set()
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 1
-
-
-def _wait_for(started: threading.Event, release: threading.Event) -> None:
-    started.set()
-    release.wait(30)
