@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -25,6 +24,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.db import get_db, upgrade  # noqa: E402
+from tests.services import bench_database  # noqa: E402
 
 
 def main() -> None:
@@ -33,24 +33,13 @@ def main() -> None:
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = ap.parse_args()
 
-    server = None
-    tmp = tempfile.mkdtemp(prefix="daogou-bench-care-")
-    if args.db == "postgresql":
-        from tests.services import pg_admin, start_postgres
-
-        server = start_postgres()
-        pg_admin(server, "CREATE DATABASE bench_care")
-        url = server.database_url("bench_care")
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-    app = create_app({"DATABASE_URL": url, "JOBS_MODE": "sync", "SECRET_KEY": "bench",
-                      "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING"})
-    try:
-        run(app, args.customers, args.db)
-    finally:
-        get_db(app).dispose()
-        if server:
-            server.stop()
+    with bench_database(args.db, "bench_care") as (url, tmp):
+        app = create_app({"DATABASE_URL": url, "JOBS_MODE": "sync", "SECRET_KEY": "bench",
+                          "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING"})
+        try:
+            run(app, args.customers, args.db)
+        finally:
+            get_db(app).dispose()
 
 
 def run(app, customers: int, kind: str) -> None:

@@ -17,7 +17,6 @@ import multiprocessing as mp
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -30,7 +29,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from app import create_app  # noqa: E402
 from app.db import get_db, upgrade  # noqa: E402
 from tests.connectors.wechat_crypto import AES_KEY, TOKEN, safe_callback  # noqa: E402
-from tests.services import free_port  # noqa: E402
+from tests.services import bench_database, free_port  # noqa: E402
 
 APPID = "wxbench000000000"
 
@@ -226,17 +225,7 @@ def main() -> None:
     ap.add_argument("--no-hooks", action="store_true", help="callbacks without other areas' subscribers")
     ap.add_argument("--only", choices=("callbacks", "dispatch"), help="run one of the two measurements")
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="daogou-bench-channels-")
-    server = None
-    if args.db == "postgresql":
-        from tests.services import pg_admin, start_postgres
-
-        server = start_postgres()
-        pg_admin(server, "CREATE DATABASE bench_channels")
-        url = server.database_url("bench_channels")
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-    try:
+    with bench_database(args.db, "bench_channels") as (url, tmp):
         seed(url, tmp, args.customers)
         if args.only != "dispatch":
             ack = callback_bench(url, tmp, args.rate, args.seconds, hooks=not args.no_hooks)
@@ -248,9 +237,6 @@ def main() -> None:
             print(f"outbox dispatch ({args.db}): {out['sent']}/{out['messages']} sent by {out['workers']} workers "
                   f"in {out['seconds']:.2f} s = {out['msg_per_s']:.0f} msg/s (goal >= 2000)")
         print(f"(load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    finally:
-        if server is not None:
-            server.stop()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -26,6 +25,7 @@ from sqlalchemy import select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.db import get_db, upgrade  # noqa: E402
+from tests.services import bench_database  # noqa: E402
 
 CHUNK = 200
 
@@ -37,27 +37,16 @@ def main() -> None:
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = ap.parse_args()
 
-    server = None
-    tmp = tempfile.mkdtemp(prefix="daogou-bench-drafts-")
-    if args.db == "postgresql":
-        from tests.services import pg_admin, start_postgres
+    with bench_database(args.db, "bench_drafts") as (url, tmp):
+        app = create_app({"DATABASE_URL": url, "JOBS_MODE": "thread", "SECRET_KEY": "bench", "SCHEDULER_ENABLED": False,
+                          "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING", "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None})
+        try:
+            run(app, args.customers, args.batch, args.db)
+        finally:
+            from app.jobs import runner
 
-        server = start_postgres()
-        pg_admin(server, "CREATE DATABASE bench_drafts")
-        url = server.database_url("bench_drafts")
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-    app = create_app({"DATABASE_URL": url, "JOBS_MODE": "thread", "SECRET_KEY": "bench", "SCHEDULER_ENABLED": False,
-                      "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING", "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None})
-    try:
-        run(app, args.customers, args.batch, args.db)
-    finally:
-        from app.jobs import runner
-
-        runner(app).stop()
-        get_db(app).dispose()
-        if server:
-            server.stop()
+            runner(app).stop()
+            get_db(app).dispose()
 
 
 def run(app, customers: int, batch_size: int, kind: str) -> None:

@@ -10,10 +10,10 @@ of each seed-001 filter, best of 3. Goal at 1M customers: < 500 ms on PostgreSQL
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
+from contextlib import ExitStack
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -34,10 +34,9 @@ FILTERS = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--customers", type=int, default=100_000)
-    ap.add_argument("--orders-per-customer", type=float, default=10)
-    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    from bench.tags import NOW, brand_arguments, generate, open_database
+
+    ap = brand_arguments()
     ap.add_argument("--reuse", help="a SQLite file kept by bench/tags.py --keep (already retagged)")
     args = ap.parse_args()
 
@@ -45,27 +44,23 @@ def main() -> None:
     from assistant.segments import compile_filter
     from assistant.tags import retag_all
     from connectors.registry import channel_kinds
-    from bench.tags import NOW, generate, open_database
     from models import Customer
 
-    server = None
-    if args.reuse:
-        database = Database(f"sqlite:///{args.reuse}")
-        customers = None
-    else:
-        database, server = open_database(args.db, None)
-        started = time.perf_counter()
-        counts = generate(database, args.customers, args.orders_per_customer)
-        customers = counts["customers"]
-        print(f"generated {counts} on {args.db} in {time.perf_counter() - started:.1f}s")
-        with database.transaction() as s:
-            retag_all(s, now=NOW)
-    try:
+    with ExitStack() as stack:
+        if args.reuse:
+            database = Database(f"sqlite:///{args.reuse}")
+            stack.callback(database.dispose)
+            customers = None
+        else:
+            database = stack.enter_context(open_database(args.db, None))
+            started = time.perf_counter()
+            counts = generate(database, args.customers, args.orders_per_customer)
+            customers = counts["customers"]
+            print(f"generated {counts} on {args.db} in {time.perf_counter() - started:.1f}s")
+            with database.transaction() as s:
+                retag_all(s, now=NOW)
         with database.engine.connect() as conn:
-            if database.dialect == "sqlite":
-                conn.exec_driver_sql("ANALYZE")
-            else:
-                conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("ANALYZE")
             total = conn.scalar(select(func.count()).select_from(Customer))
         print(f"{total} customers on {database.dialect}" + ("" if customers else " (reused)"))
         tz = ZoneInfo("Asia/Shanghai")
@@ -80,10 +75,6 @@ def main() -> None:
             print(f"  {name:<45} {count:>9}  {min(times) * 1000:8.1f} ms")
         goal = "500 ms" if database.dialect == "postgresql" else "2 s"
         print(f"goal at 1M customers: each < {goal}")
-    finally:
-        database.dispose()
-        if server:
-            server.stop()
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ import datetime as dt
 import os
 import statistics
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -130,38 +132,40 @@ def generate(database, customers: int, orders_per_customer: float, seed: int = 7
     return {"customers": customers, "orders": n_orders, "items": int(items_per.sum())}
 
 
-def open_database(kind: str, keep: str | None):
+@contextmanager
+def open_database(kind: str, keep: str | None) -> Iterator[Any]:
+    """A fresh, migrated database (on SQLite the file ``keep``, replaced, if given), disposed afterwards."""
     from app.db import Database, upgrade
+    from tests.services import bench_database
 
-    server = None
-    if kind == "postgresql":
-        from tests.services import pg_admin, start_postgres
-
-        server = start_postgres()
-        pg_admin(server, "CREATE DATABASE bench_tags")
-        url = server.database_url("bench_tags")
-    else:
-        path = keep or os.path.join(tempfile.mkdtemp(prefix="daogou-bench-tags-"), "bench.sqlite3")
-        if os.path.exists(path):
-            os.remove(path)
-        url = f"sqlite:///{path}"
-    database = Database(url)
-    upgrade(database)
-    return database, server
+    if kind != "postgresql" and keep and os.path.exists(keep):
+        os.remove(keep)
+    with bench_database(kind, "bench_tags", sqlite_path=keep) as (url, _folder):
+        database = Database(url)
+        try:
+            upgrade(database)
+            yield database
+        finally:
+            database.dispose()
 
 
-def main() -> None:
+def brand_arguments() -> argparse.ArgumentParser:
+    """The options of the generated brand: its size and the database it goes to."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--orders-per-customer", type=float, default=10)
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    return ap
+
+
+def main() -> None:
+    ap = brand_arguments()
     ap.add_argument("--keep", help="SQLite file to keep for bench/segments.py")
     args = ap.parse_args()
 
     from assistant.tags import retag_all, retag_customers
 
-    database, server = open_database(args.db, args.keep)
-    try:
+    with open_database(args.db, args.keep) as database:
         started = time.perf_counter()
         counts = generate(database, args.customers, args.orders_per_customer)
         print(f"generated {counts} on {args.db} in {time.perf_counter() - started:.1f}s")
@@ -196,10 +200,6 @@ def main() -> None:
         print(f"one-customer retag (as on an order event): median {statistics.median(times) * 1000:.1f} ms wall "
               f"({statistics.median(cpus) * 1000:.1f} ms CPU), p90 {sorted(times)[int(len(times) * 0.9)] * 1000:.1f} ms "
               f"(goal < 20 ms)")
-    finally:
-        database.dispose()
-        if server:
-            server.stop()
 
 
 if __name__ == "__main__":

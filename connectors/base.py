@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -176,6 +177,20 @@ def json_of(response: requests.Response) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConnectorError("upstream answered a non-object", code=response.status_code)
     return data
+
+
+def check_callback_token(request: InboundRequest, expected: str) -> None:
+    """Refuse a callback whose ``?token=`` is not the account's secret (vendors that sign nothing)."""
+    if not expected or not hmac.compare_digest(request.args.get("token", ""), expected):
+        raise InboundRejected("bad callback token", 403)
+
+
+def json_body(request: InboundRequest) -> Any:
+    """The callback's body as JSON; a body that is not JSON is refused (400)."""
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise InboundRejected("body is not JSON", 400) from None
 
 
 def event_digest(fields: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from connectors.base import (Capabilities, Connector, ConnectorError, InboundEvent, InboundRejected,
-                             InboundRequest, Outbound, SendResult, http_call, register)
+                             InboundRequest, Outbound, SendResult, http_call, json_body, register)
 
 REPLAY_WINDOW_SECONDS = 300
 EVENT_TYPES = ("message", "status", "subscribe", "unsubscribe", "opt_out")
@@ -58,10 +58,7 @@ class BridgeConnector(Connector):
             raise InboundRejected("bad signature", 403)
 
     def parse_inbound(self, request: InboundRequest) -> list[InboundEvent]:
-        try:
-            doc = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise InboundRejected("body is not JSON", 400) from None
+        doc = json_body(request)
         items = doc.get("events") if isinstance(doc, dict) else None
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_EVENTS:
             raise InboundRejected(f"events: a list of 1 to {MAX_EVENTS} events", 400)

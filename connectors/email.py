@@ -8,7 +8,6 @@ One-click unsubscribe: RFC 8058.
 from __future__ import annotations
 
 import email.policy
-import hmac
 import smtplib
 import socket
 import ssl
@@ -17,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from connectors.base import (Capabilities, Connector, ConnectorError, InboundEvent, InboundRejected,
-                             InboundRequest, Outbound, SendResult, event_digest, register)
+                             InboundRequest, Outbound, SendResult, check_callback_token, event_digest, register)
 
 
 def message_id(idempotency_key: str, domain: str) -> str:
@@ -98,9 +97,7 @@ class EmailConnector(Connector):
 
     # inbound: delivery status notifications (bounces) piped in by the mail server
     def verify_inbound(self, request: InboundRequest) -> None:
-        expected = self.setting("callback_token", "")
-        if not expected or not hmac.compare_digest(request.args.get("token", ""), expected):
-            raise InboundRejected("bad callback token", 403)
+        check_callback_token(request, self.setting("callback_token", ""))
 
     def parse_inbound(self, request: InboundRequest) -> list[InboundEvent]:
         report = message_from_bytes(request.body, policy=email.policy.default)

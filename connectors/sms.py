@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors.base import (Capabilities, Connector, ConnectorError, InboundEvent, InboundRejected,
-                             InboundRequest, Outbound, SendResult, event_digest, http_call, json_of,
-                             register)
+                             InboundRequest, Outbound, SendResult, check_callback_token, event_digest,
+                             http_call, json_body, json_of, register)
 
 SINGLE_SEGMENT_CHARS = 70
 PART_CHARS = 67
@@ -142,15 +142,10 @@ class SmsConnector(Connector):
     # inbound: Aliyun pushes delivery reports (SmsReport) and replies (SmsUp) as JSON arrays.
     def verify_inbound(self, request: InboundRequest) -> None:
         # Aliyun's HTTP push is not signed: the URL we register carries a secret token.
-        expected = self.setting("callback_token", "")
-        if not expected or not hmac.compare_digest(request.args.get("token", ""), expected):
-            raise InboundRejected("bad callback token", 403)
+        check_callback_token(request, self.setting("callback_token", ""))
 
     def parse_inbound(self, request: InboundRequest) -> list[InboundEvent]:
-        try:
-            items = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise InboundRejected("body is not JSON", 400) from None
+        items = json_body(request)
         if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
             raise InboundRejected("body must be a non-empty JSON array of objects", 400)
         return [self._event(i, item) for i, item in enumerate(items)]

@@ -20,7 +20,8 @@ from wechatpy.crypto import PrpCrypto
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
-from connectors.base import DEFAULT_TIMEOUT, ConnectorError, InboundRejected, http_call, json_of
+from connectors.base import (DEFAULT_TIMEOUT, Connector, ConnectorError, InboundRejected, InboundRequest, http_call,
+                             json_of)
 
 TIMESTAMP_WINDOW_SECONDS = 300
 # WeChat keeps a replaced token valid for 5 more minutes; refreshing 5 minutes before the
@@ -62,6 +63,13 @@ def check_timestamp(timestamp: str | None, now: float | None = None) -> None:
         raise InboundRejected("timestamp missing or not a number", 400) from None
     if abs((now or time.time()) - ts) > TIMESTAMP_WINDOW_SECONDS:
         raise InboundRejected("stale timestamp", 403)
+
+
+def check_signed_query(args: dict[str, str], token: str, *signed: str, key: str = "signature") -> None:
+    """Refuse a callback query that is stale, or whose ``key`` argument does not sign the token,
+    its timestamp and nonce, and ``signed`` (the echo string or ciphertext, where signed)."""
+    check_timestamp(args.get("timestamp"))
+    check_signature(args.get(key), token, args.get("timestamp", ""), args.get("nonce", ""), *signed)
 
 
 # A query is accepted while its timestamp is within the window either side of now, so it stays
@@ -185,6 +193,28 @@ class TokenKeeper:
         self.storage.set(f"{self.name}_access_token", {"token": data["access_token"], "expires_at": expires_at},
                          lifetime)
         return data["access_token"]
+
+
+class WeChatConnector(Connector):
+    """What OA, WeCom and 微信客服 connectors do alike: one access token for every process
+    (``keep_token``, shared through Redis by ``use_shared_state``) and the URL check, a GET
+    carrying ``echostr`` that ``echo`` verifies and answers."""
+
+    tokens: TokenKeeper
+
+    def keep_token(self, name: str, fetch_url: str, params: dict[str, str]) -> None:
+        self.tokens = TokenKeeper(name, fetch_url, params, self.transport,
+                                  timeout=(3.05, float(self.setting("timeout", 10))))
+
+    def use_shared_state(self, redis) -> None:
+        self.tokens.share(redis)
+
+    def handshake(self, request: InboundRequest) -> str | None:
+        return self.echo(request.args) if "echostr" in request.args else None
+
+    def echo(self, args: dict[str, str]) -> str:
+        """Check a URL verification query; the answer the vendor expects back."""
+        raise NotImplementedError
 
 
 def call_api(keeper: TokenKeeper, transport: Any, method: str, url: str, *,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from connectors.base import (Capabilities, Connector, ConnectorError, InboundEvent, InboundRejected,
+from connectors.base import (Capabilities, ConnectorError, InboundEvent, InboundRejected,
                              InboundRequest, Outbound, SendResult, event_digest, register)
 from models import clock
-from connectors.wechat_common import (TokenKeeper, call_api, check_signature, check_timestamp,
-                                      decrypt, parse_xml, refuse_replayed_query)
+from connectors.wechat_common import (WeChatConnector, call_api, check_signature, check_signed_query, decrypt,
+                                      parse_xml, refuse_replayed_query)
 
 REPLY_WINDOW = dt.timedelta(hours=48)
 WINDOW_QUOTA = 5  # customer-service messages per window since 2023 (45047 beyond it)
@@ -40,7 +40,7 @@ def _body_of(msg: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
 
 
 @register
-class WeChatOAConnector(Connector):
+class WeChatOAConnector(WeChatConnector):
     kind = "wechat-oa"
     label, label_en = "微信公众号", "WeChat Official Account"
     contact_priority = 2
@@ -52,22 +52,13 @@ class WeChatOAConnector(Connector):
     def __init__(self, account: str, settings: dict[str, Any], transport: Any = None) -> None:
         super().__init__(account, settings, transport)
         self.base_url = self.setting("base_url", "https://api.weixin.qq.com").rstrip("/")
-        self.tokens = TokenKeeper(f"oa:{self.setting('appid')}", f"{self.base_url}/cgi-bin/token",
-                                  {"grant_type": "client_credential", "appid": self.setting("appid", ""),
-                                   "secret": self.setting("secret", "")}, self.transport,
-                                  timeout=(3.05, float(self.setting("timeout", 10))))
-
-    def use_shared_state(self, redis) -> None:
-        self.tokens.share(redis)
+        self.keep_token(f"oa:{self.setting('appid')}", f"{self.base_url}/cgi-bin/token",
+                        {"grant_type": "client_credential", "appid": self.setting("appid", ""),
+                         "secret": self.setting("secret", "")})
 
     # inbound ----------------------------------------------------------------------------------
-    def handshake(self, request: InboundRequest) -> str | None:
-        args = request.args
-        if "echostr" not in args:
-            return None
-        check_timestamp(args.get("timestamp"))
-        check_signature(args.get("signature"), self.setting("token", ""), args.get("timestamp", ""),
-                        args.get("nonce", ""))
+    def echo(self, args: dict[str, str]) -> str:
+        check_signed_query(args, self.setting("token", ""))
         return args["echostr"]
 
     def encrypted_only(self) -> bool:
@@ -77,10 +68,8 @@ class WeChatOAConnector(Connector):
 
     def verify_inbound(self, request: InboundRequest) -> None:
         args = request.args
-        check_timestamp(args.get("timestamp"))
         # Every mode signs the query; safe/compatible mode also signs the ciphertext (below).
-        check_signature(args.get("signature"), self.setting("token", ""), args.get("timestamp", ""),
-                        args.get("nonce", ""))
+        check_signed_query(args, self.setting("token", ""))
         if args.get("encrypt_type") == "aes":
             outer = parse_xml(request.body)
             check_signature(args.get("msg_signature"), self.setting("token", ""), args.get("timestamp", ""),

@@ -16,10 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from connectors.base import (Capabilities, Connector, ConnectorError, InboundEvent, InboundRejected,
+from connectors.base import (Capabilities, ConnectorError, InboundEvent, InboundRejected,
                              InboundRequest, Outbound, SendResult, event_digest, register)
-from connectors.wechat_common import (TokenKeeper, call_api, check_signature, check_timestamp,
-                                      decrypt, parse_xml)
+from connectors.wechat_common import WeChatConnector, call_api, check_signed_query, decrypt, parse_xml
 
 MASS_PER_CUSTOMER_PER_DAY = 1
 CONTACT_CHANGES = {
@@ -34,7 +33,7 @@ STAFF_NOTICE = "staff_notice"  # an app message to clerks, not a customer messag
 QUIET_EVENTS = {"change_external_chat", "change_external_tag", "enter_agent", "view", "click", "location"}
 
 
-class WeComCallback(Connector):
+class WeComCallback(WeChatConnector):
     """The WeCom callback protocol, shared by external contacts and 微信客服."""
 
     secret_settings = ("secret", "token", "encoding_aes_key")
@@ -44,28 +43,17 @@ class WeComCallback(Connector):
         super().__init__(account, settings, transport)
         self.base_url = self.setting("base_url", "https://qyapi.weixin.qq.com").rstrip("/")
         corpid = self.setting("corpid", "")
-        self.tokens = TokenKeeper(f"wecom:{corpid}:{self.kind}:{self.account}", f"{self.base_url}/cgi-bin/gettoken",
-                                  {"corpid": corpid, "corpsecret": self.setting("secret", "")}, self.transport,
-                                  timeout=(3.05, float(self.setting("timeout", 10))))
+        self.keep_token(f"wecom:{corpid}:{self.kind}:{self.account}", f"{self.base_url}/cgi-bin/gettoken",
+                        {"corpid": corpid, "corpsecret": self.setting("secret", "")})
 
-    def use_shared_state(self, redis) -> None:
-        self.tokens.share(redis)
-
-    def handshake(self, request: InboundRequest) -> str | None:
-        args = request.args
-        if "echostr" not in args:
-            return None
-        check_timestamp(args.get("timestamp"))
-        check_signature(args.get("msg_signature"), self.setting("token", ""), args.get("timestamp", ""),
-                        args.get("nonce", ""), args["echostr"])
+    def echo(self, args: dict[str, str]) -> str:
+        check_signed_query(args, self.setting("token", ""), args["echostr"], key="msg_signature")
         return decrypt(self.setting("encoding_aes_key", ""), self.setting("corpid", ""), args["echostr"])
 
     def verify_inbound(self, request: InboundRequest) -> None:
         args = request.args
-        check_timestamp(args.get("timestamp"))
         outer = parse_xml(request.body)
-        check_signature(args.get("msg_signature"), self.setting("token", ""), args.get("timestamp", ""),
-                        args.get("nonce", ""), outer.get("Encrypt") or "")
+        check_signed_query(args, self.setting("token", ""), outer.get("Encrypt") or "", key="msg_signature")
 
     def decrypted(self, request: InboundRequest) -> dict[str, Any]:
         outer = parse_xml(request.body)

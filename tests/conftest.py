@@ -46,28 +46,26 @@ def clock() -> Iterator[Clock]:
         business_clock.freeze(SETUP_AT)  # wherever a test moved it, the next fixture starts here
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[services.PostgresServer]:
+def _running(start):
+    """The server ``start()`` returns, stopped afterwards; one that cannot start skips (or fails)."""
     try:
-        server = services.start_postgres()
+        server = start()
     except (services.ServiceUnavailable, OSError) as exc:
         _unavailable(str(exc))
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[services.PostgresServer]:
+    yield from _running(services.start_postgres)
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[services.RedisServer]:
-    try:
-        server = services.start_redis()
-    except (services.ServiceUnavailable, OSError) as exc:
-        _unavailable(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running(services.start_redis)
 
 
 @pytest.fixture(scope="session")
@@ -186,6 +184,14 @@ class AuthActions:
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+def signed_in(app, username: str, password: str = "demo"):
+    """A new test client of ``app`` logged in as ``username``: another person beside ``client``."""
+    other = app.test_client()
+    resp = AuthActions(other).login(username, password)
+    assert resp.status_code == 200, resp.get_json()
+    return other
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -128,6 +130,23 @@ def pg_admin(server: PostgresServer, sql: str) -> None:
     plain = server.url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
         conn.execute(sql)
+
+
+@contextmanager
+def bench_database(kind: str, name: str, sqlite_path: str | None = None) -> Iterator[tuple[str, str]]:
+    """(database URL, new temporary folder) for a bench: an empty SQLite file in that folder (or
+    at ``sqlite_path``), or for ``kind`` "postgresql" database ``name`` on a throwaway server,
+    stopped afterwards."""
+    folder = tempfile.mkdtemp(prefix=f"daogou-{name.replace('_', '-')}-")
+    if kind != "postgresql":
+        yield f"sqlite:///{sqlite_path or os.path.join(folder, 'bench.sqlite3')}", folder
+        return
+    server = start_postgres()
+    try:
+        pg_admin(server, f"CREATE DATABASE {name}")
+        yield server.database_url(name), folder
+    finally:
+        server.stop()
 
 
 @dataclass

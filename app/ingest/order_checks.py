@@ -1,5 +1,5 @@
-"""The order checker: orders arrive by the hundred thousand (CSV imports), so they get a compiled
-checker with the same values and the same errors as ``validate._check(obj, ORDER, tz)``."""
+"""The order checker: orders arrive by the hundred thousand (CSV imports), so ``validate._check``
+runs them through compiled parsers with the same values and the same errors as ``ORDER``'s."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,8 +7,8 @@ import functools
 from typing import Any
 
 from app.i18n import t
-from app.ingest.validate import (_EXTERNAL_ID_LEN, MAX_ITEMS, MAX_QUANTITY, ORDER, ORDER_STATUSES, FieldError, count,
-                                 fen, moment, status, text)
+from app.ingest.validate import (_EXTERNAL_ID_LEN, MAX_ITEMS, MAX_QUANTITY, ORDER, ORDER_STATUSES, FieldError, Spec,
+                                 _check, count, fen, moment, status, text)
 
 # One parser per field taking (raw, tz), each trying the plain common case inline and handing
 # anything unusual to the general parser in ``validate``, which decides (and words the error).
@@ -57,9 +57,10 @@ def _fast_status(raw: Any, tz: dt.tzinfo) -> str:
     return raw if type(raw) is str and raw in _STATUS_SET else status(raw)
 
 
-def _compile_order_spec() -> dict[str, tuple[Any, bool]]:
-    compiled: dict[str, tuple[Any, bool]] = {}
-    for name, (_column, _parse, required, needs_tz) in ORDER.items():
+def _compile_order_spec() -> Spec:
+    """``ORDER`` with the fast parsers, each taking (raw, tz)."""
+    compiled: Spec = {}
+    for name, (column, _parse, required, needs_tz) in ORDER.items():
         optional = not required
         if name in ("external_id", "customer", "store", "clerk"):
             parse = _fast_text(_EXTERNAL_ID_LEN, optional)
@@ -73,7 +74,7 @@ def _compile_order_spec() -> dict[str, tuple[Any, bool]]:
             parse = None  # checked by _items
         else:
             parse = _plain(ORDER[name][1])
-        compiled[name] = (parse, required)
+        compiled[name] = (column, parse, required, True)
     return compiled
 
 
@@ -81,34 +82,8 @@ _ORDER_COMPILED = _compile_order_spec()
 _ORDER_REQUIRED = tuple(name for name, entry in ORDER.items() if entry[2])
 
 
-def _check_order_fields(obj: Any, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]]:
-    """``_check(obj, ORDER, tz)`` with the compiled parsers: same values, same errors."""
-    if type(obj) is not dict:
-        return {}, {"": t("ingest.not_object")}
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name, raw in obj.items():
-        entry = _ORDER_COMPILED.get(name)
-        if entry is None:
-            if name != "identities":
-                errors[name] = t("ingest.unknown_field")
-            continue
-        parse, required = entry
-        if raw is None and required:
-            errors[name] = t("ingest.required")
-        elif parse is not None:
-            try:
-                values[name] = parse(raw, tz)
-            except FieldError as exc:
-                errors[name] = exc.reason
-    for name in _ORDER_REQUIRED:
-        if name not in obj:
-            errors[name] = t("ingest.required")
-    return values, errors
-
-
 def check_order(obj: Any, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]]:
-    values, errors = _check_order_fields(obj, tz)
+    values, errors = _check(obj, _ORDER_COMPILED, tz, _ORDER_REQUIRED)
     if isinstance(obj, dict) and "items" in obj:
         values["items"] = _items(obj["items"], errors)
     amount = values.get("amount")

@@ -248,8 +248,10 @@ ORDER: Spec = {
 }
 
 
-def _check(obj: Any, spec: Spec, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[str, str]]:
-    """Values keyed by *field* name (columns are applied by the caller) and errors."""
+def _check(obj: Any, spec: Spec, tz: dt.tzinfo,
+           required_fields: tuple[str, ...] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Values keyed by *field* name (columns are applied by the caller) and errors.
+    ``required_fields``: the spec's, known here for the four specs of this module."""
     if type(obj) is not dict:
         return {}, {"": t("ingest.not_object")}
     values: dict[str, Any] = {}
@@ -269,7 +271,7 @@ def _check(obj: Any, spec: Spec, tz: dt.tzinfo) -> tuple[dict[str, Any], dict[st
                 values[name] = parse(raw, tz) if needs_tz else parse(raw)
             except FieldError as exc:
                 errors[name] = exc.reason
-    for name in _REQUIRED[id(spec)]:
+    for name in _REQUIRED[id(spec)] if required_fields is None else required_fields:
         if name not in obj:
             errors[name] = t("ingest.required")
     return values, errors

@@ -1,22 +1,16 @@
 import pytest
 
-from models import Role
 from tests import factories as f
 
 
 @pytest.fixture
 def shop(db):
     with db.transaction() as s:
-        s1, s2 = f.store(s), f.store(s)
-        clerk1 = f.staff(s, username="c1", store=s1)
-        clerk2 = f.staff(s, username="c2", store=s1)
-        clerk3 = f.staff(s, username="c3", store=s2)
-        f.staff(s, username="m1", role=Role.manager, store=s1)
-        f.staff(s, username="hq", role=Role.hq)
+        team = f.two_stores(s)
         mine, theirs, far = f.customer(s), f.customer(s), f.customer(s)
-        f.follow(s, mine, clerk1)
-        f.follow(s, theirs, clerk2)
-        f.follow(s, far, clerk3)
+        f.follow(s, mine, team.c1)
+        f.follow(s, theirs, team.c2)
+        f.follow(s, far, team.c3)
     return {"mine": mine.id, "theirs": theirs.id, "far": far.id}
 
 

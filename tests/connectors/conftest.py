@@ -22,11 +22,19 @@ def expectations(channel: str) -> dict:
     return json.loads((FIXTURES / channel / "expected.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="session")
-def wechat_server():
-    server = fakes.FakeWeChat()
-    yield server
-    server.close()
+def _fake_server(fake: type[fakes.FakeServer]):
+    """A session fixture running one ``fake`` vendor server, closed at the end."""
+    @pytest.fixture(scope="session")
+    def server():
+        running = fake()
+        yield running
+        running.close()
+    return server
+
+
+wechat_server = _fake_server(fakes.FakeWeChat)
+aliyun_server = _fake_server(fakes.FakeAliyunSms)
+bridge_server = _fake_server(fakes.FakeBridge)
 
 
 @pytest.fixture
@@ -38,24 +46,10 @@ def wechat(wechat_server):
     return wechat_server
 
 
-@pytest.fixture(scope="session")
-def aliyun_server():
-    server = fakes.FakeAliyunSms()
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def aliyun(aliyun_server):
     aliyun_server.reset()
     return aliyun_server
-
-
-@pytest.fixture(scope="session")
-def bridge_server():
-    server = fakes.FakeBridge()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -101,6 +101,10 @@ class FakeServer:
         with self.lock:
             self.failures.clear()
             self.requests.clear()
+            self.forget()
+
+    def forget(self) -> None:
+        """Drop what the vendor remembers (subclasses); called by ``reset`` under the lock."""
 
     def error_body(self, code: int) -> dict[str, Any]:
         return {"errcode": code, "errmsg": "injected"}
@@ -124,13 +128,11 @@ class FakeWeChat(FakeServer):
         self.kf_messages: list[dict[str, Any]] = []
         super().__init__()
 
-    def reset(self) -> None:
-        super().reset()
-        with self.lock:
-            self.tokens.clear()
-            self.token_fetches = 0
-            self.delivered.clear()
-            self.kf_messages.clear()
+    def forget(self) -> None:
+        self.tokens.clear()
+        self.token_fetches = 0
+        self.delivered.clear()
+        self.kf_messages.clear()
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -186,10 +188,8 @@ class FakeAliyunSms(FakeServer):
         self._seq = itertools.count(1)
         super().__init__()
 
-    def reset(self) -> None:
-        super().reset()
-        with self.lock:
-            self.sent.clear()
+    def forget(self) -> None:
+        self.sent.clear()
 
     def error_body(self, code: int) -> dict[str, Any]:
         return {"Code": "isp.SYSTEM_ERROR" if code >= 500 else "isv.BUSINESS_LIMIT_CONTROL",
@@ -225,11 +225,9 @@ class FakeBridge(FakeServer):
         self.bad_signatures = 0
         super().__init__()
 
-    def reset(self) -> None:
-        super().reset()
-        with self.lock:
-            self.delivered.clear()
-            self.bad_signatures = 0
+    def forget(self) -> None:
+        self.delivered.clear()
+        self.bad_signatures = 0
 
     def route(self, method, path, query, body, headers):
         ts = headers.get("x-daogou-timestamp", "")

@@ -145,6 +145,30 @@ def seeded_server(folder: Path, add: Callable[[Any, Brand], None] | None = None)
         database.dispose()
 
 
+# Browser pages: the console's phone and the default wait (ms) of every page.
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+# WeChat's in-app browser on an iPhone: a person opening a personal page (a headless agent is not counted).
+WECHAT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN")
+WAIT = 15_000
+
+
+@contextmanager
+def browser_page(browser, **context: Any) -> Iterator[Any]:
+    """A page in a new zh-CN browser context (``context``: Playwright's options, overriding) that
+    waits up to ``WAIT``; afterwards the context is closed and no script error may have happened."""
+    opened = browser.new_context(**{"locale": "zh-CN", **context})
+    page = opened.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(WAIT)
+    try:
+        yield page
+    finally:
+        opened.close()
+    assert errors == [], errors
+
+
 def login(url: str, username: str, password: str = "demo") -> requests.Session:
     """A requests session logged in as ``username`` with the CSRF header set."""
     http = requests.Session()

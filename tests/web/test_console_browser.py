@@ -9,27 +9,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.web.live import inbound, login, sign_in
+from tests.web.live import PHONE, WAIT, browser_page, inbound, login, sign_in
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-PHONE = {"width": 390, "height": 844}
-WAIT = 15_000  # ms
-
 
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(WAIT)
-    yield context, page
-    context.close()
-    assert errors == [], errors
+    with browser_page(browser, **PHONE) as page:
+        yield page.context, page
 
 
 def shot(page, name: str) -> None:

@@ -9,14 +9,12 @@ import pytest
 import requests
 
 from models.base import utcnow
-from tests.web.live import sign_in
+from tests.web.live import PHONE, browser_page, sign_in
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-WAIT = 15_000  # ms
 UTC = dt.timezone.utc
-
 
 
 def _brand_with_rules(database_url: str, brand) -> tuple[str, str]:
@@ -50,13 +48,7 @@ def test_clerk_sees_earnings_and_is_told_live(live, browser):
     token, customer = _brand_with_rules(_db_url(server), brand)
     _post_order(server.url, token, customer, "EARN-1", 1)  # 5% of 256.00 = 12.80
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(WAIT)
-    try:
+    with browser_page(browser, **PHONE) as page:
         sign_in(page, f"{server.url}/console/", "clerk1")
         page.wait_for_selector(".topbar .conn.on")
         page.click(".tab[data-screen=earnings]")
@@ -71,9 +63,6 @@ def test_clerk_sees_earnings_and_is_told_live(live, browser):
         page.wait_for_selector(".earnings-orders li[data-order]:nth-child(2)")
         assert "¥38.40" in page.inner_text(".stats")
         page.screenshot(path=str(ARTIFACTS / "earnings-live.png"))
-    finally:
-        context.close()
-    assert errors == [], errors
 
 
 def _db_url(server) -> str:
@@ -83,12 +72,7 @@ def _db_url(server) -> str:
 
 def test_head_office_sees_leaderboard_statement_and_rules(live, browser):
     server, _ = live
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(WAIT)
-    try:
+    with browser_page(browser, viewport={"width": 1280, "height": 900}) as page:
         sign_in(page, f"{server.url}/hq/", "hq")
         page.click("a[data-page=commission]")
         page.wait_for_selector(".commission-part table.grid td:has-text('王小美')")  # the leaderboard tab first
@@ -104,6 +88,3 @@ def test_head_office_sees_leaderboard_statement_and_rules(live, browser):
         page.wait_for_selector("table.rules td:has-text('每单 3 元')")
         assert "每单 ¥3.00" in page.inner_text("table.rules tr:has-text('每单 3 元')")
         page.screenshot(path=str(ARTIFACTS / "hq-commission.png"), full_page=True)
-    finally:
-        context.close()
-    assert errors == [], errors

@@ -65,6 +65,14 @@ def _commission_tab(page, tab: str) -> None:
     page.wait_for_selector(f"[role=tab][data-tab={tab}][aria-selected=true]")
 
 
+def _reason_beside(form, path: str) -> str:
+    """Submit ``form``; the reason shown beside the field the API calls ``path``."""
+    form.locator("button[type=submit]").click()
+    beside = form.locator(f"[data-field='{path}'] > .field-error")
+    beside.wait_for()
+    return beside.inner_text()
+
+
 # --- The forms -------------------------------------------------------------------------------
 
 def test_a_percent_rule_and_a_tier_in_yuan_reach_the_api_as_basis_points_and_yuan(live, browser):
@@ -110,18 +118,12 @@ def test_rule_errors_are_sentences_beside_their_fields(live, browser):
         form = page.locator("form.rule-form")
         form.locator("input[name=name]").fill("写错的比例")
         form.locator("input[name=rate]").fill("150")
-        form.locator("button[type=submit]").click()
-        beside = form.locator("[data-field=rate_bp] > .field-error")
-        beside.wait_for()
-        assert beside.inner_text() == "提成比例须在 0% 到 100% 之间，最多两位小数"
+        assert _reason_beside(form, "rate_bp") == "提成比例须在 0% 到 100% 之间，最多两位小数"
 
         # The server's reason for the second tier lands beside that tier's threshold.
         form.locator("select[name=kind]").select_option(label="月度阶梯")
         form.locator("input[name=tier_from_1]").fill("0")
-        form.locator("button[type=submit]").click()
-        beside = form.locator("[data-field='tiers[1].from'] > .field-error")
-        beside.wait_for()
-        assert beside.inner_text().startswith("第 2 档：")
+        assert _reason_beside(form, "tiers[1].from").startswith("第 2 档：")
         text = form.inner_text()
         assert "tiers[" not in text and "rate_bp" not in text and "must be" not in text
 
@@ -144,10 +146,7 @@ def test_an_adjustment_finds_the_clerk_by_name_and_books_yuan(live, browser):
         # No clerk chosen: the reason sits beside the clerk box, in words.
         form.locator("input[name=amount]").fill("3")
         form.locator("input[name=reason]").fill("补发")
-        form.locator("button[type=submit]").click()
-        beside = form.locator("[data-field=clerk_id] > .field-error")
-        beside.wait_for()
-        assert beside.inner_text() == "请从列表中选择一位你管理范围内的导购"
+        assert _reason_beside(form, "clerk_id") == "请从列表中选择一位你管理范围内的导购"
     lines = login(server.url, "hq").get(f"{server.url}/api/v1/commission/statement", timeout=10).json()["lines"]
     adjusted = [line for line in lines if line["kind"] == "adjusted" and line["clerk_id"] == brand.clerk2]
     assert [parse_yuan(line["amount"]) for line in adjusted] == [-550]
@@ -177,10 +176,7 @@ def test_an_automation_is_edited_in_words_with_units(live, browser):
         card = page.locator("form[data-rule=unpaid_reminder]")
         assert "下单后" in card.inner_text() and "订单金额 ≥ ¥" in card.inner_text()
         card.locator("input[name=after_minutes]").fill("-1")
-        card.locator("button[type=submit]").click()
-        beside = card.locator("[data-field='unpaid_reminder.params.after_minutes'] > .field-error")
-        beside.wait_for()
-        assert beside.inner_text() == "请填写不小于 0 的整数"
+        assert _reason_beside(card, "unpaid_reminder.params.after_minutes") == "请填写不小于 0 的整数"
         card.locator("input[name=after_minutes]").fill("45")
         card.locator("input[name=min_amount_yuan]").fill("199")
         card.locator("button[type=submit]").click()

@@ -7,42 +7,31 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.live import inbound, seeded_server, sign_in
+from tests.web.live import browser_page, inbound, sign_in
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hq-home"
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    with seeded_server(tmp_path_factory.mktemp("hq-home")) as running:
-        yield running
-
-
 def test_hq_lands_on_the_overview_and_the_back_button_works(live, browser):
-    server, brand, _db = live
+    server, brand = live
     inbound(server.url, brand.customers["陈静"], "在吗")
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    sign_in(page, f"{server.url}/hq/", "hq")
-    page.wait_for_selector(".page-home .tiles")
-    page.wait_for_selector(".page-home canvas")
-    assert page.inner_text("main h1") == "总览"
-    assert "今日业绩" in page.inner_text(".page-home .tiles")
-    page.screenshot(path=str(ARTIFACTS / "01-overview.png"), full_page=True)
+    with browser_page(browser, viewport={"width": 1440, "height": 900}) as page:
+        sign_in(page, f"{server.url}/hq/", "hq")
+        page.wait_for_selector(".page-home .tiles")
+        page.wait_for_selector(".page-home canvas")
+        assert page.inner_text("main h1") == "总览"
+        assert "今日业绩" in page.inner_text(".page-home .tiles")
+        page.screenshot(path=str(ARTIFACTS / "01-overview.png"), full_page=True)
 
-    page.click(".page-home a.tile[href='#reception']")
-    page.wait_for_selector(".page-reception .tiles")
-    assert page.url.endswith("#reception")
-    page.go_back()
-    page.wait_for_selector(".page-home .tiles")
-    assert page.url.endswith("#home")
+        page.click(".page-home a.tile[href='#reception']")
+        page.wait_for_selector(".page-reception .tiles")
+        assert page.url.endswith("#reception")
+        page.go_back()
+        page.wait_for_selector(".page-home .tiles")
+        assert page.url.endswith("#home")
 
-    page.goto(f"{server.url}/hq/#tasks")
-    page.wait_for_selector(".page-tasks")
-    assert page.inner_text("main h1") == "关怀任务"
-    context.close()
-    assert errors == [], errors
+        page.goto(f"{server.url}/hq/#tasks")
+        page.wait_for_selector(".page-tasks")
+        assert page.inner_text("main h1") == "关怀任务"

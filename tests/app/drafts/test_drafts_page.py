@@ -8,25 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.live import LiveServer, login, migrate_and_seed, sign_in
+from tests.web.live import browser_page, login, seeded_server, sign_in
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "drafts"
-WAIT = 15_000  # ms
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("live-drafts")
-    url = f"sqlite:///{folder / 'daogou.sqlite3'}"
-    brand = migrate_and_seed(url)
-    server = LiveServer(url, log_path=folder / "server.log")
-    try:
+    with seeded_server(tmp_path_factory.mktemp("live-drafts")) as (server, brand, _database):
         yield server, brand
-    finally:
-        server.stop()
-
 
 
 def test_head_office_sees_results_and_edits_templates(live, browser):
@@ -38,12 +30,7 @@ def test_head_office_sees_results_and_edits_templates(live, browser):
     assert all(d["source"] == "template" for d in drafts)
     clerk.post(f"{server.url}/api/v1/drafts/{drafts[0]['draft_id']}/outcome", json={"outcome": "sent_as_is"}, timeout=10)
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(WAIT)
-    try:
+    with browser_page(browser, viewport={"width": 1280, "height": 900}) as page:
         sign_in(page, f"{server.url}/hq/", "hq")
         page.click(".sidenav a[data-page=drafts]")
         page.wait_for_selector("[data-part=stats] table.grid tbody tr")
@@ -68,9 +55,6 @@ def test_head_office_sees_results_and_edits_templates(live, browser):
         page.click("[data-part=templates] > button.primary")
         page.wait_for_selector("[data-scenario=birthday] .pill.on")
         page.screenshot(path=str(ARTIFACTS / "02-hq-template-saved.png"))
-    finally:
-        context.close()
-    assert errors == [], errors
     hq = login(server.url, "hq")
     doc = hq.get(f"{server.url}/api/v1/templates", timeout=10).json()
     assert doc["scenarios"]["birthday"]["customised"]

@@ -8,7 +8,6 @@ import pytest
 from models.base import utcnow
 
 from assistant.tags import retag_all
-from models import Role
 from tests import factories as f
 
 UTC = dt.timezone.utc
@@ -17,12 +16,7 @@ UTC = dt.timezone.utc
 @pytest.fixture
 def book(db):
     with db.transaction() as s:
-        s1, s2 = f.store(s), f.store(s)
-        c1 = f.staff(s, username="c1", store=s1)
-        c2 = f.staff(s, username="c2", store=s1)
-        c3 = f.staff(s, username="c3", store=s2)
-        f.staff(s, username="m1", role=Role.manager, store=s1)
-        f.staff(s, username="hq", role=Role.hq)
+        c1, c2, c3, _m1, _hq = f.two_stores(s)
         p = f.product(s, usage_days=30, price_fen=12000)
         mine = f.customer(s, name="王小美", phone="13800001234", address="北京大学 36 楼")
         f.order(s, mine, [(p, 1)], paid_at=utcnow() - dt.timedelta(days=3))

@@ -6,7 +6,6 @@ import datetime as dt
 import pytest
 
 from assistant.tags import retag_all
-from models import Role
 from tests import factories as f
 
 UTC = dt.timezone.utc
@@ -16,10 +15,7 @@ TWICE = {"field": "paid_orders", "op": ">=", "value": 2}
 @pytest.fixture
 def brand(db):
     with db.transaction() as s:
-        s1, s2 = f.store(s), f.store(s)
-        c1, c3 = f.staff(s, username="c1", store=s1), f.staff(s, username="c3", store=s2)
-        f.staff(s, username="m1", role=Role.manager, store=s1)
-        f.staff(s, username="hq", role=Role.hq)
+        c1, _c2, c3, _m1, _hq = f.two_stores(s)
         p = f.product(s, price_fen=10000)
         for n, clerk in enumerate([c1, c1, c3, c3, c3]):
             c = f.customer(s, name=f"顾客{n}")
