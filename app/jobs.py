@@ -54,6 +54,12 @@ class JobRunner:
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
 
+    def wait_idle(self) -> None:
+        """Let the in-process jobs already queued finish (threaded mode); new ones start a new pool."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     # queueing ---------------------------------------------------------------------------------
     def enqueue(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         if self.mode == "sync":

@@ -143,7 +143,10 @@ def app_factory(database_url, tmp_path):
         return application
 
     yield build
+    from app.jobs import runner
+
     for application in built:
+        runner(application).wait_idle()  # a job still running would hold a connection past dispose()
         get_db(application).dispose()
 
 

@@ -227,10 +227,10 @@ def test_the_vendor_hears_back_before_slow_work_after_the_commit(app_factory, db
     from app import hooks
 
     served = app_factory(JOBS_MODE="thread")
-    release, started = threading.Event(), threading.Event()
+    release, started, finished = threading.Event(), threading.Event(), threading.Event()
 
     def slow_push(session, message_id, customer_id, **_kw):
-        app_db.after_commit(session, lambda: (started.set(), release.wait(30)))
+        app_db.after_commit(session, lambda: (started.set(), release.wait(30), finished.set()))
 
     hooks.subscribe(served, hooks.MESSAGE_RECEIVED, slow_push)
     try:
@@ -240,5 +240,6 @@ def test_the_vendor_hears_back_before_slow_work_after_the_commit(app_factory, db
             assert answer.result(timeout=5).status_code == 200  # answered while that work still runs
     finally:
         release.set()
+    assert finished.wait(10)  # the writer thread is done with this callback before the test ends
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 1
