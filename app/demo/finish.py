@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from assistant.lifecycle import REPEAT_MIN_PAID_ORDERS
-from models import Role, Segment, Staff
+from models import Role, Segment, Staff, Store
 
 SCHOOL_WORDS = ["学校", "大学", "学院", "中学", "初中", "高中", "小学"]
 
@@ -88,7 +88,7 @@ def finish_demo(app: Flask, database: Database, now: dt.datetime,
 
         with database.transaction() as s:
             set_for = _monthly_targets(s, s.get(Staff, hq.id), now)
-            say(f"  targets: {set_for} clerks have this month's target (the 业绩 screen and the assistant's gap plan)")
+            say(f"  targets: {set_for} clerks and stores have this month's target (the 业绩 screen, HQ 业绩目标, the assistant's gap plan)")
 
         _train_and_score(app, database, now, say)
 
@@ -105,8 +105,14 @@ def _monthly_targets(s, hq: Staff, now: dt.datetime) -> int:
     last = (local.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     sold = net_sales(s, last)
     clerks = s.scalars(select(Staff).where(Staff.role == Role.clerk, Staff.active.is_(True))).all()
-    entries = [{"clerk": c.username, "amount": f"{max(3000, -(-sold.get(c.id, 0) * 11 // 10 // 10000) * 100)}.00"}
-               for c in clerks]
+    amounts = {c.id: max(3000, -(-sold.get(c.id, 0) * 11 // 10 // 10000) * 100) for c in clerks}
+    entries = [{"clerk": c.username, "amount": f"{amounts[c.id]}.00"} for c in clerks]
+    per_store: dict[int, int] = {}
+    for c in clerks:  # a store's target: its clerks' together
+        if c.store_id is not None:
+            per_store[c.store_id] = per_store.get(c.store_id, 0) + amounts[c.id]
+    stores = {st.id: st.external_id for st in s.scalars(select(Store).where(Store.id.in_(per_store)))}
+    entries += [{"store": stores[sid], "amount": f"{amount}.00"} for sid, amount in per_store.items()]
     _, wanted = validate(s, hq, {"period": period, "targets": entries})
     return set_targets(s, hq, period, wanted, now)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from models import Customer
+from models import Customer, Draft
 from tests.app.coach.test_rules import ask, book, clerk  # noqa: F401  (fixtures)
 from tests.assistant.fake_openai import FakeChatServer
 
@@ -34,16 +34,17 @@ def test_the_model_calls_tools_and_its_checked_answer_names_the_customers(clerk,
     assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "tool", "tool"]
 
 
-def test_a_draft_the_model_asked_for_comes_with_its_card(clerk, llm, book):  # noqa: F811
+def test_a_draft_the_model_asked_for_comes_with_its_card(app, db, clerk, llm, book):  # noqa: F811
+    app.config["DRAFT_MODEL_BUDGET"] = 0  # the draft itself from the templates: this test is about the assistant
     llm.tool_calls(("find_customer", {"name": "王芳"}))
     llm.tool_calls(("draft_message", {"customer_id": book["王芳"], "scenario": "replenish"}))
-    llm.answer("王芳您好，面霜快用完了吧？需要的话我帮您留一瓶。")  # the drafting model, same endpoint
     llm.raw("给王芳的消息已经写好，可以直接发。")
     body = ask(clerk, "帮我给王芳写一条补货消息", source=None)
     assert body["source"] == "model"
     [card] = body["customers"]
-    assert card["id"] == book["王芳"] and card["draft"] == "王芳您好，面霜快用完了吧？需要的话我帮您留一瓶。"
-    assert card["draft_id"]
+    with db.Session() as s:
+        draft = s.get(Draft, card["draft_id"])
+    assert card["id"] == book["王芳"] == draft.customer_id and card["draft"] == draft.text and draft.scenario == "replenish"
 
 
 @pytest.mark.parametrize("script, reason", [
