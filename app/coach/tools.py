@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from app.commission.queries import clerk_month
@@ -21,7 +21,7 @@ from app.targets.progress import progress
 from app.today.query import today_rows
 from app.today.serialize import today_item
 from models import Customer, CustomerScore, FollowerBinding, Order, OrderItem, Product, Staff
-from models.money import yuan
+from models.money import parse_yuan, yuan
 
 PLAN_POOL = 300        # followers the gap plan may choose from (the contact policy's filter applied)
 PLAN_MAX = 20          # a day's worth of contacts: the plan never lists more
@@ -76,9 +76,8 @@ def gap_plan(a: Asker, gap_fen: int) -> dict[str, Any]:
 
 
 def _fen(amount: str) -> int:
-    whole, _, cents = amount.partition(".")
-    sign = -1 if whole.startswith("-") else 1
-    return sign * (abs(int(whole)) * 100 + int((cents + "00")[:2]))
+    """A yuan string from a tool result ("536.00") back in fen."""
+    return parse_yuan(amount)
 
 
 def followers(a: Asker) -> list[tuple[int, str]]:
@@ -149,7 +148,7 @@ def running_out(a: Asker, limit: int = 20) -> list[dict[str, Any]]:
         .join(FollowerBinding, and_(FollowerBinding.customer_id == Customer.id, FollowerBinding.clerk_id == a.clerk.id,
                                     FollowerBinding.ended_at.is_(None)))
         .join(CustomerScore, CustomerScore.customer_id == Customer.id)
-        .where(or_(CustomerScore.action == "replenish"))
+        .where(CustomerScore.action == "replenish")
         .order_by(CustomerScore.expected_value_fen.desc(), Customer.id).limit(limit).distinct())
     out = []
     for cid, name, _ in rows:
