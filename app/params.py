@@ -1,4 +1,5 @@
-"""Whole numbers from query strings, JSON bodies and URL paths, bounded to what the database holds.
+"""Whole numbers and months from query strings, JSON bodies and URL paths, bounded to what the
+database holds.
 
 Ids are BIGINT (PostgreSQL) / 8-byte INTEGER (SQLite): 1..2**63-1. A larger number cannot name
 any row, and handed to a query it makes the driver raise (a 500), so it is refused up front as
@@ -12,8 +13,11 @@ from typing import Any
 
 from flask import Flask, request
 
+from app.config import brand_timezone_name
 from app.errors import Invalid
 from app.i18n import t
+from assistant.attribution import month_of_time
+from models.base import utcnow
 
 MAX_ID = 2**63 - 1          # the largest BIGINT: the top of every id and offset
 MAX_BIGINT = MAX_ID
@@ -54,6 +58,22 @@ def query_int(name: str, default: int | None = None, *, low: int = 0, high: int 
 def query_id(name: str, default: int | None = None) -> int | None:
     """``?name=`` as a row id (1..2**63-1)."""
     return query_int(name, default, low=1, high=MAX_ID)
+
+
+def valid_period(period: Any) -> bool:
+    """A month as ``YYYY-MM`` (commission periods, sales targets)."""
+    return (isinstance(period, str) and len(period) == 7 and period[4] == "-" and period[:4].isdigit()
+            and period[5:].isdigit() and 1 <= int(period[5:]) <= 12)
+
+
+def query_period() -> str:
+    """``?period=YYYY-MM``, or the current month in the brand's timezone."""
+    period = request.args.get("period")
+    if period is None:
+        return month_of_time(utcnow(), brand_timezone_name())
+    if not valid_period(period):
+        raise Invalid("invalid period", {"period": "YYYY-MM, e.g. 2026-11"})
+    return period
 
 
 def body_int(data: dict[str, Any], name: str, *, required: bool = True, low: int = 0,

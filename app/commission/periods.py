@@ -6,8 +6,6 @@ adjustment) is booked in the next month still open.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +13,7 @@ from app.commission.rules import require_head_office
 from app.config import brand_timezone_name
 from app.errors import Conflict, Invalid
 from app.i18n import t
+from app.params import valid_period
 from assistant import attribution as attr
 from models import CommissionPeriod, Staff, utcnow
 
@@ -51,6 +50,3 @@ def close_period(session: Session, staff: Staff, period: str, now: dt.datetime |
     return row
 
 
-def valid_period(period: Any) -> bool:
-    return (isinstance(period, str) and len(period) == 7 and period[4] == "-" and period[:4].isdigit()
-            and period[5:].isdigit() and 1 <= int(period[5:]) <= 12)

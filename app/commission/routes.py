@@ -8,24 +8,12 @@ from sqlalchemy import select
 from app import audit, csv_export, db
 from app.auth import current_staff, staff_required
 from app.commission import ledger, periods, queries, rules
-from app.params import MAX_ID, parse_int
+from app.params import MAX_ID, parse_int, query_period
 from app.targets.progress import progress
-from app.config import brand_timezone_name
 from app.errors import Invalid, NotFound
-from assistant.attribution import month_of_time
 from models import CommissionPeriod, CommissionRule, Role, Staff, utcnow
 
 bp = Blueprint("commission", __name__, url_prefix="/api/v1/commission")
-
-
-def requested_period() -> str:
-    """``?period=YYYY-MM``, or the current month in the brand's timezone."""
-    period = request.args.get("period")
-    if period is None:
-        return month_of_time(utcnow(), brand_timezone_name())
-    if not periods.valid_period(period):
-        raise Invalid("invalid period", {"period": "YYYY-MM, e.g. 2026-11"})
-    return period
 
 
 def _clerk_in_scope(s, staff: Staff, raw: str | None) -> Staff:
@@ -52,14 +40,14 @@ def _body() -> dict:
 def earnings():
     s = db.session()
     clerk = _clerk_in_scope(s, current_staff(), request.args.get("clerk_id"))
-    period, now = requested_period(), utcnow()
+    period, now = query_period(), utcnow()
     return jsonify({**queries.clerk_month(s, clerk, period, now), **progress(s, clerk, period, now)})
 
 
 @bp.get("/leaderboard")
 @staff_required(Role.manager, Role.hq)
 def leaderboard():
-    return jsonify(queries.leaderboard(db.session(), current_staff(), requested_period()))
+    return jsonify(queries.leaderboard(db.session(), current_staff(), query_period()))
 
 
 def _statement_lines():
@@ -67,21 +55,21 @@ def _statement_lines():
     staff = current_staff()
     raw = request.args.get("clerk_id")
     clerk_id = _clerk_in_scope(s, staff, raw).id if raw is not None else None
-    return queries.statement(s, staff, requested_period(), clerk_id)
+    return queries.statement(s, staff, query_period(), clerk_id)
 
 
 @bp.get("/statement")
 @staff_required()
 def statement():
     lines = _statement_lines()
-    return jsonify({"period": requested_period(), "lines": lines, "total": queries.statement_total(lines)})
+    return jsonify({"period": query_period(), "lines": lines, "total": queries.statement_total(lines)})
 
 
 @bp.get("/statement.csv")
 @staff_required()
 def statement_csv():
     lines = _statement_lines()
-    return csv_export.download(f"commission-{requested_period()}.csv", queries.STATEMENT_COLUMNS,
+    return csv_export.download(f"commission-{query_period()}.csv", queries.STATEMENT_COLUMNS,
                                ([line[c] for c in queries.STATEMENT_COLUMNS] for line in lines),
                                report="statement", store_id=current_staff().store_id)
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.commission.periods import valid_period
+from app.params import valid_period
 from app.errors import Forbidden, Invalid
 from app.i18n import t
 from models import Role, SalesTarget, Staff, Store, utcnow

@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit, db
 from app.auth import current_staff, staff_required
-from app.commission.routes import requested_period
 from app.errors import Conflict, Invalid
 from app.i18n import t
+from app.params import query_period
 from app.targets import actions, queries
 from models import Role
 
@@ -20,7 +20,7 @@ bp = Blueprint("targets", __name__, url_prefix="/api/v1/targets")
 @bp.get("")
 @staff_required()
 def month():
-    return jsonify(queries.month_targets(db.session(), current_staff(), requested_period()))
+    return jsonify(queries.month_targets(db.session(), current_staff(), query_period()))
 
 
 def _csv_text() -> str | None:
