@@ -1,20 +1,11 @@
-"""audit: the trail of sign-ins, exports, handovers and rule changes
-
-Revision ID: audit_1
-Revises: 0001
-"""
+"""audit: the trail of sign-ins, exports, handovers and rule changes"""
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
+revision, down_revision = "audit_1", "0001"
 
-revision = "audit_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-UTC = models.base.UTCDateTime(timezone=True)
+UTC = UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -1,16 +1,9 @@
-"""auth: staff session generation (logout ends every session) and the must-change-password flag
-
-Revision ID: auth_1
-Revises: 0001
-"""
+"""auth: staff session generation (logout ends every session) and the must-change-password flag"""
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "auth_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "auth_1", "0001"
 
 
 def upgrade() -> None:

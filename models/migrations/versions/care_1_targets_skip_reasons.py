@@ -1,28 +1,21 @@
-"""care tasks and campaigns: why a target was skipped, when it was reached; automation runs
-
-Revision ID: care_1
-Revises: 0001
-"""
+"""care tasks and campaigns: why a target was skipped, when it was reached; automation runs"""
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
-revision = "care_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "care_1", "0001"
 
 
 def upgrade() -> None:
     op.create_table(
         "automation_runs",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("id", BigId, nullable=False),
         sa.Column("key", sa.String(128), nullable=False),
         sa.Column("rule", sa.String(32), nullable=False),
-        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_id", BigId, nullable=False),
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(160), nullable=True),
-        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name="fk_automation_runs_customer_id_customers"),
         sa.PrimaryKeyConstraint("id", name="pk_automation_runs"),
         sa.UniqueConstraint("key", name="uq_automation_runs_key"),
@@ -31,7 +24,7 @@ def upgrade() -> None:
     op.create_index("ix_automation_runs_customer_id", "automation_runs", ["customer_id"])
     with op.batch_alter_table("care_task_targets") as batch:
         batch.add_column(sa.Column("skip_reason", sa.String(160), nullable=True))
-        batch.add_column(sa.Column("sent_at", models.base.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("sent_at", UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("campaign_targets") as batch:
         batch.alter_column("skip_reason", type_=sa.String(160), existing_type=sa.String(120))
         batch.add_column(sa.Column("skip_code", sa.String(16), nullable=True))

@@ -1,18 +1,10 @@
-"""care tasks: the coupon template each target gets with the task's message
-
-Revision ID: care_2
-Revises: care_1
-Depends on: coupons_1 (the coupon_templates table)
-"""
+"""care tasks: the coupon template each target gets with the task's message (needs coupons_1's table)"""
 from alembic import op
 import sqlalchemy as sa
+from models.base import BigId
 
-revision = "care_2"
-down_revision = "care_1"
-branch_labels = None
+revision, down_revision = "care_2", "care_1"
 depends_on = "coupons_1"
-
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:

@@ -1,30 +1,22 @@
-"""channels: inbound receipts (de-duplicating vendor retries) and the delivery-report index, outbox claim batches
-
-Revision ID: channels_1
-Revises: 0001
-"""
+"""channels: inbound receipts (de-duplicating vendor retries) and the delivery-report index, outbox claim batches"""
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
-
-revision = "channels_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "channels_1", "0001"
 
 
 def upgrade() -> None:
     op.create_table(
         "inbound_receipts",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("id", BigId, nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("account", sa.String(length=64), nullable=False),
         sa.Column("external_id", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("outcome", sa.String(length=24), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=True),
-        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_receipts")),
         sa.UniqueConstraint("channel", "account", "external_id",
                             name=op.f("uq_inbound_receipts_channel_account_external_id")),

@@ -1,18 +1,10 @@
-"""commission: split attributions (one row per order and clerk), paid period and sales share
-
-Revision ID: commission_1
-Revises: 0001
-"""
+"""commission: split attributions (one row per order and clerk), paid period and sales share"""
 from alembic import op
 import sqlalchemy as sa
+from models.base import BigId
 
+revision, down_revision = "commission_1", "0001"
 
-revision = "commission_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # The ledger is append-only: an entry is never edited in place (corrections are new entries).
 # Deleting stays possible so a demo brand can be wiped and reseeded.

@@ -1,27 +1,19 @@
-"""console: quick replies (快捷回复) kept by clerks and head office
-
-Revision ID: console_1
-Revises: 0001
-"""
+"""console: quick replies (快捷回复) kept by clerks and head office"""
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
-
-revision = "console_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "console_1", "0001"
 
 
 def upgrade() -> None:
     op.create_table(
         "quick_replies",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("owner_id", BigId, nullable=True),
         sa.Column("text", sa.String(length=500), nullable=False),
-        sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", BigId, nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["owner_id"], ["staff.id"], name=op.f("fk_quick_replies_owner_id_staff")),
         sa.ForeignKeyConstraint(["created_by"], ["staff.id"], name=op.f("fk_quick_replies_created_by_staff")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quick_replies")),

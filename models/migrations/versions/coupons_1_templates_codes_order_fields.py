@@ -1,20 +1,11 @@
-"""coupons: templates, issued codes, and the order fields ref / coupon_code
-
-Revision ID: coupons_1
-Revises: 0001
-"""
+"""coupons: templates, issued codes, and the order fields ref / coupon_code"""
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
+revision, down_revision = "coupons_1", "0001"
 
-revision = "coupons_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-UTC = models.base.UTCDateTime(timezone=True)
+UTC = UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:

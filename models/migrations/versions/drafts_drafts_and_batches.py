@@ -1,19 +1,9 @@
-"""drafts: drafted copy with outcomes, and background draft batches
-
-Revision ID: drafts_1
-Revises: 0001
-"""
+"""drafts: drafted copy with outcomes, and background draft batches"""
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
-
-revision = "drafts_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+revision, down_revision = "drafts_1", "0001"
 
 
 def upgrade() -> None:
@@ -29,8 +19,8 @@ def upgrade() -> None:
         sa.Column("done", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("error", sa.String(length=255), nullable=True),
-        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["requested_by"], ["staff.id"], name=op.f("fk_draft_batches_requested_by_staff")),
         sa.ForeignKeyConstraint(["task_id"], ["care_tasks.id"], name=op.f("fk_draft_batches_task_id_care_tasks")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_draft_batches")),
@@ -54,12 +44,12 @@ def upgrade() -> None:
         sa.Column("fallback_reason", sa.String(length=120), nullable=True),
         sa.Column("outcome", sa.Enum("sent_as_is", "edited", "discarded", name="draftoutcome",
                                      native_enum=False, length=16), nullable=True),
-        sa.Column("outcome_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("outcome_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("message_id", BigId, nullable=True),
-        sa.Column("replied_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("replied_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("bought_order_id", BigId, nullable=True),
-        sa.Column("bought_at", models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("bought_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_drafts_customer_id_customers")),
         sa.ForeignKeyConstraint(["clerk_id"], ["staff.id"], name=op.f("fk_drafts_clerk_id_staff")),
         sa.ForeignKeyConstraint(["requested_by"], ["staff.id"], name=op.f("fk_drafts_requested_by_staff")),

@@ -1,20 +1,11 @@
-"""links: personal product pages (专属商品页) and their events
-
-Revision ID: links_1
-Revises: 0001
-"""
+"""links: personal product pages (专属商品页) and their events"""
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
+revision, down_revision = "links_1", "0001"
 
-revision = "links_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-UTC = models.base.UTCDateTime(timezone=True)
+UTC = UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -4,21 +4,14 @@ Conversations may have no clerk: they sit in a store's pool (``store_id``) or he
 A customer has at most one pooled conversation. ``service_waits`` hold each wait for an answer.
 Receipts kept as ``unrouted`` before pools existed are turned into pool conversations by
 ``flask channels pool-unrouted`` (it needs the connectors, which a migration must not import).
-
-Revision ID: reception_1
-Revises: channels_1
 """
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
+revision, down_revision = "reception_1", "channels_1"
 
-revision = "reception_1"
-down_revision = "channels_1"
-branch_labels = None
-depends_on = None
-
-BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BIG_ID = BigId
 POOLED = sa.text("clerk_id IS NULL")
 
 
@@ -26,8 +19,8 @@ def upgrade() -> None:
     with op.batch_alter_table("conversations") as batch:
         batch.alter_column("clerk_id", existing_type=BIG_ID, nullable=True)
         batch.add_column(sa.Column("store_id", BIG_ID, nullable=True))
-        batch.add_column(sa.Column("assigned_at", models.base.UTCDateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("waiting_since", models.base.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("assigned_at", UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("waiting_since", UTCDateTime(timezone=True), nullable=True))
         batch.create_foreign_key(op.f("fk_conversations_store_id_stores"), "stores", ["store_id"], ["id"])
     op.create_index("uq_conversations_pooled_customer", "conversations", ["customer_id"], unique=True,
                     sqlite_where=POOLED, postgresql_where=POOLED)
@@ -40,8 +33,8 @@ def upgrade() -> None:
         sa.Column("store_id", BIG_ID, nullable=True),
         sa.Column("clerk_id", BIG_ID, nullable=True),
         sa.Column("channel", sa.String(length=16), nullable=False),
-        sa.Column("started_at", models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("answered_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("escalation", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["conversation_id"], ["conversations.id"],
                                 name=op.f("fk_service_waits_conversation_id_conversations")),

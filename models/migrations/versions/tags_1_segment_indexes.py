@@ -1,14 +1,7 @@
-"""follower book: indexes behind segment filters (first purchase on a day, unpaid orders over ¥X)
-
-Revision ID: tags_1
-Revises: 0001
-"""
+"""follower book: indexes behind segment filters (first purchase on a day, unpaid orders over ¥X)"""
 from alembic import op
 
-revision = "tags_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "tags_1", "0001"
 
 
 def upgrade() -> None:

@@ -2,17 +2,11 @@
 
 A full (status, amount_fen) index tempted SQLite to walk it for every "paid orders of these
 customers" query (status IN paid…), turning a one-customer retag into a scan of all paid orders.
-
-Revision ID: tags_2
-Revises: tags_1
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "tags_2"
-down_revision = "tags_1"
-branch_labels = None
-depends_on = None
+revision, down_revision = "tags_2", "tags_1"
 
 UNPAID = "status = 'created'"
 

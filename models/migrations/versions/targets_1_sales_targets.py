@@ -1,20 +1,11 @@
-"""targets: monthly sales targets per clerk or store, with their history
-
-Revision ID: targets_1
-Revises: 0001
-"""
+"""targets: monthly sales targets per clerk or store, with their history"""
 from alembic import op
 import sqlalchemy as sa
-import models.base
+from models.base import BigId, UTCDateTime
 
+revision, down_revision = "targets_1", "0001"
 
-revision = "targets_1"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-UTC = models.base.UTCDateTime(timezone=True)
+UTC = UTCDateTime(timezone=True)
 CURRENT = "superseded_at IS NULL"
 
 
