@@ -1,6 +1,6 @@
 "use strict";
 /* The head-office shell (desktop): login, side navigation built from registered pages, and
- * ctx.chart for ECharts. Pages register with DaogouHQ.registerPage(name, {title, order, render}). */
+ * ctx.chart for ECharts. Pages register with DaogouHQ.registerPage(name, {render}); the NAV table names and orders them. */
 (function () {
   const core = window.DaogouCore;
   const { el, t } = core;
@@ -26,30 +26,36 @@
     },
   };
 
+  // The navigation, in the order head office reads it: each page's name, title, and who sees it
+  // (everyone signed in to the back office unless roles are named). Page files bring only render().
+  const NAV = [
+    ["home", "总览", "Overview"],
+    ["segments", "客户分群", "Segments"],
+    ["tasks", "关怀任务", "Care tasks"],
+    ["reception", "接待服务", "Reception"],
+    ["campaigns", "营销活动", "Campaigns"],
+    ["automations", "自动化", "Automations"],
+    ["coupons", "优惠券", "Coupons"],
+    ["drafts", "草稿与话术", "Drafts & copy"],
+    ["commission", "业绩提成", "Commission"],
+    ["targets", "业绩目标", "Targets", ["manager", "hq"]],
+    ["channels", "渠道", "Channels"],
+    ["staff", "员工", "Staff"],
+    ["model", "模型健康", "Model health"],
+    ["audit", "操作记录", "Activity log", ["hq"]],
+  ];
+
+  /** A page's file registers its render(root, ctx, params); a page the NAV does not list may bring
+   * its own {title, order, roles}. */
   function registerPage(name, def) {
     if (!def || typeof def.render !== "function") throw new Error(`page ${name}: render() is required`);
-    pages.set(name, { name, order: 100, ...def });
+    const at = NAV.findIndex(([n]) => n === name);
+    const listed = at < 0 ? {} : { order: at + 1, title: { "zh-CN": NAV[at][1], en: NAV[at][2] }, roles: NAV[at][3] };
+    pages.set(name, { name, order: 100, ...listed, ...def });
     if (shell.booted) {
       renderNav();
       if (shell.active === name) show(name);
     }
-  }
-
-  // Pages other engineers build; until their file registers, the page says what will be there.
-  const PLANNED = [
-    ["segments", 10, { "zh-CN": "客户分群", en: "Segments" }],
-    ["tasks", 20, { "zh-CN": "关怀任务", en: "Care tasks" }],
-    ["campaigns", 30, { "zh-CN": "营销活动", en: "Campaigns" }],
-    ["model", 40, { "zh-CN": "模型健康", en: "Model health" }],
-  ];
-  for (const [name, order, title] of PLANNED) {
-    registerPage(name, {
-      title, order, placeholder: true,
-      render(root) {
-        root.append(el("div", { class: "placeholder" }, el("h2", {}, core.label(title)),
-          el("p", {}, t(`hq.page.${name}`)), el("p", { class: "muted" }, t("console.planned.note"))));
-      },
-    });
   }
 
   const app = document.getElementById("app");

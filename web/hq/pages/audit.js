@@ -19,9 +19,6 @@
   }
 
   DaogouHQ.registerPage("audit", {
-    title: { "zh-CN": "操作记录", en: "Activity log" },
-    order: 95,
-    roles: ["hq"],
     async render(root, ctx) {
       const { el, t } = ctx;
       const body = el("tbody");

@@ -2,8 +2,6 @@
 /* 自动化 Routine automations: each rule on or off, its timing in words with units ("下单后 30 分钟仍未
  * 付款", "订单金额 ≥ ¥100") and its copy; each fires once per event. */
 DaogouHQ.registerPage("automations", {
-  title: { "zh-CN": "自动化", en: "Automations" },
-  order: 35,
   async render(root, ctx) {
     const { el, t } = ctx;
     const f = DaogouHQ.forms;

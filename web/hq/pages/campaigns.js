@@ -3,8 +3,6 @@
  * campaign_form.js), watch it go out, call off a scheduled one, read its uplift with a confidence
  * interval. */
 DaogouHQ.registerPage("campaigns", {
-  title: { "zh-CN": "营销活动", en: "Campaigns" },
-  order: 30,
   async render(root, ctx) {
     const { el, t } = ctx;
     const hq = ctx.me.role === "hq";

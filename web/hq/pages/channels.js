@@ -1,8 +1,6 @@
 "use strict";
 /* 渠道 Channels: the configured channel accounts and how many follower bindings each channel has. */
 DaogouHQ.registerPage("channels", {
-  title: { "zh-CN": "渠道", en: "Channels" },
-  order: 50,
   async render(root, ctx) {
     const { el, t } = ctx;
     const [data, kinds] = await Promise.all([ctx.api("/api/v1/channel-accounts"), ctx.channelKinds()]);

@@ -70,8 +70,6 @@
   }
 
   DaogouHQ.registerPage("commission", {
-    title: { "zh-CN": "业绩提成", en: "Commission" },
-    order: 45,
     async render(root, ctx, params) {
       const { el, t } = ctx;
       const forms = DaogouHQ.commissionForms;

@@ -4,8 +4,6 @@
  * issued / redeemed / expired counts, budget used and redemption rate; clerks' monthly gift
  * budget; addresses flagged for redeeming many customers' coupons. */
 DaogouHQ.registerPage("coupons", {
-  title: { "zh-CN": "优惠券", en: "Coupons" },
-  order: 35,
   async render(root, ctx) {
     const { el, t } = ctx;
     const forms = DaogouHQ.forms;

@@ -182,8 +182,6 @@
   }
 
   DaogouHQ.registerPage("drafts", {
-    title: { "zh-CN": "草稿与话术", en: "Drafts & copy" },
-    order: 38,
     async render(root, ctx) {
       const { el, t } = ctx;
       const editable = ctx.me.role === "hq";

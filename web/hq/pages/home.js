@@ -80,8 +80,6 @@
   function pct(x) { return x == null ? "—" : `${(x * 100).toFixed(1)}%`; }
 
   DaogouHQ.registerPage("home", {
-    title: { "zh-CN": "总览", en: "Overview" },
-    order: 1,
     async render(root, ctx) {
       const data = await ctx.api("/api/v1/dashboard?days=30");
       root.replaceChildren(tiles(ctx, data));

@@ -62,8 +62,6 @@
   }
 
   DaogouHQ.registerPage("model", {
-    title: { "zh-CN": "模型健康", en: "Model health" },
-    order: 80,
     async render(root, ctx) {
       const { el, t } = ctx;
       const [data, drafting] = await Promise.all([ctx.api("/api/v1/model/versions"),

@@ -87,8 +87,6 @@
   }
 
   DaogouHQ.registerPage("reception", {
-    title: { "zh-CN": "接待服务", en: "Reception" },
-    order: 25,
     async render(root, ctx) {
       const [figures, pool, staff] = await Promise.all([
         ctx.api("/api/v1/reception/figures"),

@@ -39,8 +39,6 @@
   }
 
   DaogouHQ.registerPage("segments", {
-    title: { "zh-CN": "客户分群", en: "Segments" },
-    order: 15,
     async render(root, ctx) {
       const { el, t } = ctx;
       const served = await ctx.api("/api/v1/segments/fields");

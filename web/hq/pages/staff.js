@@ -1,8 +1,6 @@
 "use strict";
 /* 员工 Staff: list staff with follower counts, add clerks, hand a leaving clerk's followers over. */
 DaogouHQ.registerPage("staff", {
-  title: { "zh-CN": "员工", en: "Staff" },
-  order: 60,
   async render(root, ctx) {
     const { el, t } = ctx;
     const data = await ctx.api("/api/v1/staff");

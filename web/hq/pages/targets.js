@@ -84,9 +84,6 @@
   }
 
   DaogouHQ.registerPage("targets", {
-    title: { "zh-CN": "业绩目标", en: "Targets" },
-    order: 46,
-    roles: ["manager", "hq"],
     async render(root, ctx) {
       const { el, t } = ctx;
       const forms = DaogouHQ.forms;

@@ -53,8 +53,6 @@
   }
 
   DaogouHQ.registerPage("tasks", {
-    title: { "zh-CN": "关怀任务", en: "Care tasks" },
-    order: 20,
     async render(root, ctx) {
       const { el, t } = ctx;
       const hq = ctx.me.role === "hq";
